@@ -1,0 +1,137 @@
+import { LRUCache } from 'lru-cache';
+import { GatewayError } from '../errors.ts';
+import { formatEventId, type ParsedEventId, parseEventId, streamSetHash } from './event-id.ts';
+import type { History } from './history.ts';
+import type { StreamState } from './stream-state.ts';
+import type { AppliedUpdate } from './types.ts';
+
+/**
+ * A set of streams a client asked for (`?streams=a,b`), canonicalised (sorted, deduplicated).
+ * Clients asking for the same set share one Selection: one snapshot render per version, one
+ * framing of each update, one event id.
+ */
+export class Selection {
+  readonly key: string;
+  readonly setHash: string;
+  readonly names: readonly string[];
+  private rendered: { versions: number[]; json: string } | null = null;
+
+  constructor(readonly streams: readonly StreamState[]) {
+    this.names = streams.map((s) => s.name);
+    this.key = this.names.join(',');
+    this.setHash = streamSetHash(this.names);
+  }
+
+  includes(stream: StreamState): boolean {
+    return this.streams.includes(stream);
+  }
+
+  /** The event id of the current position. */
+  eventId(): string {
+    return formatEventId(
+      this.setHash,
+      this.streams.map((s) => s.position),
+    );
+  }
+
+  /** `{"a":{...},"b":{...}}`, rendered once per combination of stream versions. */
+  streamsJson(): string {
+    const versions = this.streams.map((s) => s.version);
+    if (this.rendered?.versions.every((v, i) => v === versions[i])) return this.rendered.json;
+    const json = `{${this.streams.map((s) => `"${s.name}":${s.render()}`).join(',')}}`;
+    this.rendered = { versions, json };
+    return json;
+  }
+
+  /** Latest createdAt/applied time is not needed here; the position identifies the data. */
+  parseCursor(raw: string): ParsedEventId {
+    return parseEventId(raw, this.setHash, this.streams.length);
+  }
+
+  /** Whether the cursor has partitions beyond this instance's position (client came from a faster instance). */
+  isAhead(cursors: readonly (readonly number[])[]): boolean {
+    return this.streams.some((s, i) => cursors[i]!.some((c, p) => c > (s.offsets[p] ?? 0)));
+  }
+
+  /** Whether history still holds every update after the cursor (else: resync). */
+  canReplay(cursors: readonly (readonly number[])[]): boolean {
+    return this.streams.every((s, i) => {
+      const c = cursors[i]!;
+      if (c.length > s.offsets.length) return false;
+      for (let p = 0; p < s.offsets.length; p++) if ((c[p] ?? 0) < s.floors[p]!) return false;
+      return true;
+    });
+  }
+
+  /**
+   * The updates a client at `cursors` has missed, each with the id of the position after it
+   * (per partition, the larger of the client's cursor and what was replayed).
+   */
+  replay(
+    history: History,
+    cursors: readonly (readonly number[])[],
+  ): Array<{ update: AppliedUpdate; id: string }> {
+    const work = this.streams.map((s, i) => s.offsets.map((_, p) => cursors[i]![p] ?? 0));
+    const index = new Map(this.streams.map((s, i) => [s, i]));
+    const missed = history.select((u) => {
+      const i = index.get(u.stream);
+      return i !== undefined && u.offset >= (cursors[i]![u.partition] ?? 0);
+    });
+    return missed.map((update) => {
+      const offs = work[index.get(update.stream)!]!;
+      if (update.offset + 1 > (offs[update.partition] ?? 0)) offs[update.partition] = update.offset + 1;
+      return {
+        update,
+        id: formatEventId(
+          this.setHash,
+          work.map((o) => o.join('.')),
+        ),
+      };
+    });
+  }
+}
+
+/** Parses `?streams=` into a shared Selection. Unknown names and oversize lists are 400s. */
+export class SelectionRegistry {
+  private readonly cache: LRUCache<string, Selection>;
+
+  constructor(
+    private readonly streams: ReadonlyMap<string, StreamState>,
+    private readonly maxPerRequest: number,
+  ) {
+    // Bounded: clients choose the combinations, so the number kept must not grow with them.
+    this.cache = new LRUCache({ max: 1024 });
+  }
+
+  /** `undefined` or empty means every configured stream. */
+  resolve(raw: unknown): Selection {
+    if (raw !== undefined && typeof raw !== 'string')
+      throw new GatewayError('BAD_QUERY', 'streams must be given once, as a comma-separated list', {
+        details: { parameter: 'streams' },
+      });
+    const text = raw ?? '';
+    if (text.length > 4096)
+      throw new GatewayError('BAD_QUERY', 'streams is too long', { details: { parameter: 'streams' } });
+    const names =
+      text === '' ? [...this.streams.keys()] : [...new Set(text.split(',').map((n) => n.trim()))].sort();
+    if (names.length > this.maxPerRequest)
+      throw new GatewayError('TOO_MANY_STREAMS', `at most ${this.maxPerRequest} streams per request`, {
+        details: { limit: this.maxPerRequest },
+      });
+    const key = names.join(',');
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const states: StreamState[] = [];
+    for (const name of names) {
+      const s = this.streams.get(name);
+      if (!s)
+        throw new GatewayError('UNKNOWN_STREAM', `unknown stream "${name.slice(0, 64)}"`, {
+          details: { stream: name.slice(0, 64), known: [...this.streams.keys()] },
+        });
+      states.push(s);
+    }
+    const sel = new Selection(states);
+    this.cache.set(key, sel);
+    return sel;
+  }
+}

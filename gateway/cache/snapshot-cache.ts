@@ -1,0 +1,186 @@
+import type { StreamConfig } from '../config/streams.ts';
+import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
+import { History } from './history.ts';
+import { decodeRecord } from './record-decoder.ts';
+import { StreamState, type TableEntry } from './stream-state.ts';
+import { type AppliedUpdate, type CacheObserver, NOOP_OBSERVER, type UpdateOp } from './types.ts';
+
+export interface SnapshotCacheOptions {
+  streams: readonly StreamConfig[];
+  historySize: number;
+  now?: () => number;
+  observer?: CacheObserver;
+}
+
+/** Receives every batch of applied updates, in apply order (the SSE hub). */
+export type UpdateListener = (updates: readonly AppliedUpdate[]) => void;
+
+/**
+ * The in-memory snapshot of every stream, fed by a record source, read by both transports.
+ * Its position (next offset per partition) is its version. Pure apart from the listener call:
+ * no timers and no I/O, time comes from the injected clock.
+ */
+export class SnapshotCache implements RecordSink {
+  readonly streams: ReadonlyMap<string, StreamState>;
+  private readonly byTopic = new Map<string, StreamState>();
+  readonly history: History;
+  private readonly now: () => number;
+  private readonly observer: CacheObserver;
+  private readonly listeners = new Set<UpdateListener>();
+  private seq = 0;
+  private planned = false;
+
+  constructor(opts: SnapshotCacheOptions) {
+    this.now = opts.now ?? Date.now;
+    this.observer = opts.observer ?? NOOP_OBSERVER;
+    this.history = new History(opts.historySize);
+    const streams = new Map<string, StreamState>();
+    for (const cfg of [...opts.streams].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const s = new StreamState(cfg, this.now, (reason) => this.observer.evicted(cfg.name, reason));
+      streams.set(cfg.name, s);
+      this.byTopic.set(cfg.topic, s);
+    }
+    this.streams = streams;
+  }
+
+  /** Topics the source must read. */
+  topics(): string[] {
+    return [...this.byTopic.keys()];
+  }
+
+  /** Apply sequence: increases with every applied update (the process-local version). */
+  get sequence(): number {
+    return this.seq;
+  }
+
+  onUpdates(listener: UpdateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  plan(p: PartitionPlan): void {
+    const s = this.byTopic.get(p.topic);
+    if (!s) return;
+    s.plan(p.partition, p.startOffset, p.highWatermark);
+    this.planned = true;
+  }
+
+  nextOffset(topic: string, partition: number): number | undefined {
+    const s = this.byTopic.get(topic);
+    if (!s || !s.hasPartition(partition)) return undefined;
+    return s.offsets[partition];
+  }
+
+  /** True once every planned partition reached the high-water mark seen at start. */
+  isReady(): boolean {
+    if (!this.planned) return false;
+    for (const s of this.streams.values()) if (!s.isCaughtUp()) return false;
+    return true;
+  }
+
+  apply(topic: string, partition: number, records: readonly SourceRecord[]): void {
+    const s = this.byTopic.get(topic);
+    if (!s) return;
+    if (!s.hasPartition(partition)) s.plan(partition, 0, 0);
+    const applied: AppliedUpdate[] = [];
+    const appliedAt = this.now();
+    for (const rec of records) {
+      // Replays after a reconnect or rebalance are dropped here: applying is idempotent by offset.
+      if (rec.offset < s.offsets[partition]!) continue;
+      const decoded = decodeRecord(s.config, rec);
+      if (!decoded.ok) {
+        this.observer.rejected(s.name, decoded.reason, rec, decoded.detail);
+        s.advance(partition, rec.offset);
+        continue;
+      }
+      const { key, valueJson, createdAt } = decoded.record;
+      if (s.table) {
+        if (valueJson === null) {
+          const existed = s.table.delete(key!);
+          s.advance(partition, rec.offset);
+          if (existed)
+            applied.push(this.record(s, 'delete', key, null, partition, rec.offset, createdAt, appliedAt));
+          continue;
+        }
+        const json = `{"value":${valueJson},"createdAt":${createdAt}}`;
+        s.table.set(key!, { key: key!, valueJson, createdAt, partition, offset: rec.offset, json });
+        s.advance(partition, rec.offset);
+        this.flushEvictions(s, partition, rec.offset, appliedAt, applied);
+        applied.push(this.record(s, 'upsert', key, valueJson, partition, rec.offset, createdAt, appliedAt));
+      } else {
+        const json = `{"key":${key === null ? 'null' : JSON.stringify(key)},"value":${valueJson},"createdAt":${createdAt}}`;
+        s.feed!.push({ key, valueJson: valueJson!, createdAt, partition, offset: rec.offset, json });
+        s.advance(partition, rec.offset);
+        applied.push(this.record(s, 'append', key, valueJson, partition, rec.offset, createdAt, appliedAt));
+      }
+    }
+    this.emit(applied);
+  }
+
+  /**
+   * Drops table rows past their TTL. Each becomes a `delete` update tagged with its partition's
+   * last applied offset, so clients that have not seen that offset get it on replay too.
+   */
+  sweepExpired(): void {
+    const applied: AppliedUpdate[] = [];
+    const appliedAt = this.now();
+    for (const s of this.streams.values()) {
+      if (!s.table || s.config.ttlMs === 0) continue;
+      s.table.purgeStale();
+      for (const entry of s.pendingEvictions.splice(0)) {
+        const offset = Math.max(s.offsets[entry.partition]! - 1, entry.offset);
+        s.touch();
+        applied.push(
+          this.record(s, 'delete', entry.key, null, entry.partition, offset, this.now(), appliedAt),
+        );
+      }
+    }
+    this.emit(applied);
+  }
+
+  private flushEvictions(
+    s: StreamState,
+    partition: number,
+    offset: number,
+    appliedAt: number,
+    out: AppliedUpdate[],
+  ): void {
+    if (s.pendingEvictions.length === 0) return;
+    for (const entry of s.pendingEvictions.splice(0) as TableEntry[])
+      out.push(this.record(s, 'delete', entry.key, null, partition, offset, entry.createdAt, appliedAt));
+  }
+
+  private record(
+    s: StreamState,
+    op: UpdateOp,
+    key: string | null,
+    valueJson: string | null,
+    partition: number,
+    offset: number,
+    createdAt: number,
+    appliedAt: number,
+  ): AppliedUpdate {
+    this.observer.applied(s.name, createdAt, appliedAt);
+    const k = key === null ? 'null' : JSON.stringify(key);
+    const v = valueJson === null ? '' : `,"value":${valueJson}`;
+    const u: AppliedUpdate = {
+      seq: ++this.seq,
+      stream: s,
+      op,
+      key,
+      partition,
+      offset,
+      createdAt,
+      appliedAt,
+      data: `{"stream":"${s.name}","op":"${op}","key":${k}${v},"createdAt":${createdAt},"appliedAt":${appliedAt}}`,
+      streamPos: s.position,
+    };
+    this.history.push(u);
+    return u;
+  }
+
+  private emit(applied: AppliedUpdate[]): void {
+    if (applied.length === 0) return;
+    for (const l of this.listeners) l(applied);
+  }
+}

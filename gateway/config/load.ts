@@ -1,0 +1,128 @@
+import { parseArgs } from 'node:util';
+import type { z } from 'zod';
+import { envSchema } from './schema.ts';
+import { parseStreamsSpec, type StreamConfig } from './streams.ts';
+
+/** The validated, frozen configuration of one gateway process. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** null: run on the embedded demo feed. */
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly connectTimeoutMs: number;
+    readonly maxRetryMs: number;
+  } | null;
+  readonly streams: readonly StreamConfig[];
+  readonly staleAfterMs: number;
+  readonly pollIntervalMs: number;
+  readonly heartbeatMs: number;
+  readonly retryMs: number;
+  readonly historySize: number;
+  readonly clientBufferBytes: number;
+  readonly maxStreamsPerRequest: number;
+  readonly demoRate: number;
+  readonly shutdownDrainMs: number;
+}
+
+/** Streams of the embedded demo (and of the Kafka demo, on these topics). */
+export const DEMO_STREAMS = 'orders:feed:switchyard.demo.orders,totals:table:switchyard.demo.totals';
+
+/** Thrown on invalid configuration; `message` lists every problem with the variable to fix. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `--poll-interval-ms 5000` / `--poll-interval-ms=5000` -> { POLL_INTERVAL_MS: '5000' }. */
+export function flagsToEnv(argv: readonly string[]): Record<string, string> {
+  const { tokens } = parseArgs({ args: [...argv], strict: false, tokens: true, allowPositionals: true });
+  const out: Record<string, string> = {};
+  const list = tokens ?? [];
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i];
+    if (t?.kind !== 'option') continue;
+    const name = t.name.replace(/-/g, '_').toUpperCase();
+    let value = t.value;
+    const next = list[i + 1];
+    if (value === undefined && next?.kind === 'positional') {
+      value = next.value;
+      i++;
+    }
+    out[name] = value ?? 'true';
+  }
+  return out;
+}
+
+/**
+ * Validates the environment (and CLI flags, which win) once at start-up. Unknown variables are
+ * ignored (the environment holds many); every known one is checked, and all problems are
+ * reported together so an operator fixes them in one go.
+ */
+export function loadConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): Config {
+  const merged: Record<string, unknown> = { ...env, ...flagsToEnv(argv) };
+  const problems: string[] = [];
+  if (typeof merged.STREAMS === 'string') {
+    try {
+      merged.STREAMS = parseStreamsSpec(merged.STREAMS);
+    } catch (err) {
+      problems.push(
+        `STREAMS: not valid JSON (${(err as Error).message}); use a JSON array or name:mode:topic,...`,
+      );
+    }
+  }
+  for (const key of Object.keys(merged)) if (merged[key] === '') delete merged[key];
+  const parsed = envSchema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String).join('.');
+      const got = issue.path[0] !== undefined ? merged[String(issue.path[0])] : undefined;
+      const shown = typeof got === 'string' ? ` (got "${got.slice(0, 80)}")` : '';
+      problems.push(`${path || 'config'}: ${issue.message}${issue.path.length === 1 ? shown : ''}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  const config: Config = {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    kafka: e.KAFKA_BROKERS
+      ? {
+          brokers: e.KAFKA_BROKERS.split(','),
+          clientId: e.KAFKA_CLIENT_ID,
+          connectTimeoutMs: e.KAFKA_CONNECT_TIMEOUT_MS,
+          maxRetryMs: e.KAFKA_MAX_RETRY_MS,
+        }
+      : null,
+    streams: e.STREAMS ?? defaultStreams(),
+    staleAfterMs: e.STALE_AFTER_MS,
+    pollIntervalMs: e.POLL_INTERVAL_MS,
+    heartbeatMs: e.HEARTBEAT_MS,
+    retryMs: e.RETRY_MS,
+    historySize: e.HISTORY_SIZE,
+    clientBufferBytes: e.CLIENT_BUFFER_BYTES,
+    maxStreamsPerRequest: e.MAX_STREAMS_PER_REQUEST,
+    demoRate: e.DEMO_RATE,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+  };
+  return deepFreeze(config);
+}
+
+function defaultStreams(): StreamConfig[] {
+  const parsed = envSchema.shape.STREAMS.parse(parseStreamsSpec(DEMO_STREAMS));
+  if (!parsed) throw new Error('demo streams missing');
+  return parsed;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

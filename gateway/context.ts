@@ -1,0 +1,31 @@
+import type { SelectionRegistry } from './cache/selection.ts';
+import type { SnapshotCache } from './cache/snapshot-cache.ts';
+import type { Config } from './config/load.ts';
+import type { Logger } from './observability/logger.ts';
+import type { GatewayMetrics } from './observability/metrics.ts';
+import type { BodyCache } from './poll/versioned-body.ts';
+import type { RecordSource } from './source/types.ts';
+import type { SseHub } from './sse/hub.ts';
+
+/** Lifecycle flags shared by the routes and the shutdown sequence. */
+export interface LifecycleState {
+  /** Set first on shutdown: /readyz answers 503 and new streams are refused. */
+  draining: boolean;
+}
+
+/** Everything the HTTP layer needs, built once by createGateway() and passed to createApp(). */
+export interface GatewayContext {
+  readonly config: Config;
+  readonly cache: SnapshotCache;
+  readonly hub: SseHub;
+  readonly selections: SelectionRegistry;
+  readonly source: RecordSource;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly bodies: BodyCache;
+  readonly state: LifecycleState;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Whether the source has gone quiet for longer than STALE_AFTER_MS. */
+  freshness(): { stale: boolean; sinceFetchMs: number | null };
+}

@@ -1,0 +1,137 @@
+import { SelectionRegistry } from './cache/selection.ts';
+import { SnapshotCache } from './cache/snapshot-cache.ts';
+import type { CacheObserver } from './cache/types.ts';
+import type { Config } from './config/load.ts';
+import type { GatewayContext } from './context.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { GatewayMetrics } from './observability/metrics.ts';
+import { BodyCache } from './poll/versioned-body.ts';
+import { DemoSource } from './source/demo-source.ts';
+import { KafkaSource } from './source/kafka-source.ts';
+import type { RecordSource } from './source/types.ts';
+import { tpKey } from './source/types.ts';
+import { SseHub } from './sse/hub.ts';
+
+export interface GatewayOverrides {
+  /** Record source; default: Kafka when configured, else the embedded demo feed. */
+  source?: RecordSource;
+  logger?: Logger;
+  now?: () => number;
+  random?: () => number;
+  metrics?: GatewayMetrics;
+}
+
+/**
+ * Builds the gateway's parts (cache, hub, source, metrics) from a validated config, wired but
+ * not started: no timers run and nothing listens until `startGateway()`.
+ */
+export function createGateway(config: Config, overrides: GatewayOverrides = {}): GatewayContext {
+  const now = overrides.now ?? Date.now;
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const metrics = overrides.metrics ?? new GatewayMetrics();
+  const observer = cacheObserver(metrics, logger);
+  const cache = new SnapshotCache({
+    streams: config.streams,
+    historySize: config.historySize,
+    now,
+    observer,
+  });
+  const source = overrides.source ?? defaultSource(config, logger, now);
+  const hub = new SseHub(cache, {
+    heartbeatMs: config.heartbeatMs,
+    now,
+    onDelivered: (u, clients, t) => {
+      if (clients > 0)
+        metrics.deliveryLatency.observe({ transport: 'sse' }, Math.max(0, t - u.createdAt) / 1000);
+    },
+  });
+  const ctx: GatewayContext = {
+    config,
+    cache,
+    hub,
+    selections: new SelectionRegistry(cache.streams, config.maxStreamsPerRequest),
+    source,
+    metrics,
+    logger,
+    bodies: new BodyCache(),
+    state: { draining: false },
+    now,
+    random: overrides.random ?? Math.random,
+    freshness() {
+      const last = source.status().lastFetchAt;
+      const since = last === null ? null : now() - last;
+      return { stale: since === null || since > config.staleAfterMs, sinceFetchMs: since };
+    },
+  };
+  registerScrapeGauges(ctx);
+  return ctx;
+}
+
+/** Starts the source (and the TTL sweeper). Listening is the caller's job (main.ts or a test). */
+export async function startGateway(ctx: GatewayContext): Promise<void> {
+  await ctx.source.start(ctx.cache);
+  const ttls = ctx.config.streams.filter((s) => s.mode === 'table' && s.ttlMs > 0).map((s) => s.ttlMs);
+  if (ttls.length > 0) {
+    const timer = setInterval(
+      () => ctx.cache.sweepExpired(),
+      Math.max(50, Math.min(5000, Math.min(...ttls) / 4)),
+    );
+    timer.unref();
+    sweepers.set(ctx, timer);
+  }
+}
+
+const sweepers = new WeakMap<GatewayContext, NodeJS.Timeout>();
+
+/** Stops timers and the source; idempotent. (Streams and the server are the lifecycle's job.) */
+export async function stopGateway(ctx: GatewayContext): Promise<void> {
+  const t = sweepers.get(ctx);
+  if (t) clearInterval(t);
+  ctx.hub.close();
+  await ctx.source.stop();
+}
+
+function defaultSource(config: Config, logger: Logger, now: () => number): RecordSource {
+  if (!config.kafka) return new DemoSource(config.streams, config.demoRate, now);
+  return new KafkaSource({ ...config.kafka, streams: config.streams, logger, now });
+}
+
+function cacheObserver(metrics: GatewayMetrics, logger: Logger): CacheObserver {
+  const log = logger.child({ component: 'cache' });
+  return {
+    applied(stream, createdAt, appliedAt) {
+      metrics.recordsApplied.inc({ stream });
+      metrics.ingestLatency.observe({ stream }, Math.max(0, appliedAt - createdAt) / 1000);
+    },
+    rejected(stream, reason, c, detail) {
+      metrics.recordsRejected.inc({ stream, reason });
+      log.warn(
+        { stream, reason, topic: c.topic, partition: c.partition, offset: c.offset, detail },
+        'record skipped',
+      );
+    },
+    evicted(stream, reason) {
+      metrics.evictions.inc({ stream, reason });
+    },
+  };
+}
+
+/** Gauges computed at scrape time from live state (no bookkeeping on the hot path). */
+function registerScrapeGauges(ctx: GatewayContext): void {
+  const { metrics: m, hub, cache, source } = ctx;
+  m.beforeScrape.push(() => {
+    m.sseConnections.set(hub.size);
+    m.ready.set(cache.isReady() && !ctx.state.draining ? 1 : 0);
+    m.sourceConnected.set(source.status().connected ? 1 : 0);
+    const f = ctx.freshness();
+    m.sourceStaleness.set(f.sinceFetchMs === null ? -1 : f.sinceFetchMs / 1000);
+    const hw = source.status().highWatermarks;
+    for (const s of cache.streams.values()) {
+      let lag = 0;
+      s.offsets.forEach((o, p) => {
+        lag += Math.max(0, (hw.get(tpKey(s.topic, p)) ?? o) - o);
+      });
+      m.consumerLag.set({ stream: s.name }, lag);
+    }
+  });
+}

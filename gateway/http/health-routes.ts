@@ -1,0 +1,30 @@
+import type { RequestHandler } from 'express';
+import type { GatewayContext } from '../context.ts';
+
+/** Liveness: the process answers. Never depends on Kafka (a broker blip must not restart pods). */
+export function healthz(ctx: GatewayContext): RequestHandler {
+  return (_req, res) => {
+    res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()), streams: ctx.hub.size });
+  };
+}
+
+/**
+ * Readiness: 200 once the bootstrap reached the high-water marks seen at start, and until
+ * shutdown begins. A stale source does not flip it (the last state is still worth serving:
+ * docs/operations.md explains the policy); the body says so.
+ */
+export function readyz(ctx: GatewayContext): RequestHandler {
+  return (_req, res) => {
+    const ready = ctx.cache.isReady();
+    const fresh = ctx.freshness();
+    const body = {
+      ready: ready && !ctx.state.draining,
+      bootstrapped: ready,
+      draining: ctx.state.draining,
+      stale: fresh.stale,
+      source: ctx.source.kind,
+      sourceConnected: ctx.source.status().connected,
+    };
+    res.status(body.ready ? 200 : 503).json(body);
+  };
+}

@@ -1,0 +1,27 @@
+import type { Request } from 'express';
+import { GatewayError } from '../errors.ts';
+
+/** A single-valued string query parameter, or undefined; repeated or nested values are 400s. */
+export function queryString(req: Request, name: string, maxLength = 2048): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string')
+    throw new GatewayError('BAD_QUERY', `${name} must be given once, as a plain string`, {
+      details: { parameter: name },
+    });
+  if (v.length > maxLength)
+    throw new GatewayError('BAD_QUERY', `${name} is longer than ${maxLength} characters`, {
+      details: { parameter: name },
+    });
+  return v;
+}
+
+/** Client address for per-IP limits (the socket's; see docs/security.md for proxies). */
+export function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Retry-After seconds spread over [base, 2 x base) so refused clients do not return together. */
+export function jitteredSeconds(base: number, random: () => number = Math.random): number {
+  return Math.max(1, Math.round(base * (1 + random())));
+}

@@ -1,0 +1,148 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Latency buckets (seconds) fine enough to tell 5 ms from 50 ms and 1 s from 10 s: the two
+ * transports live three orders of magnitude apart.
+ */
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 12.5, 15, 20, 30, 60,
+];
+
+/** Endpoints as a closed set: no label ever takes a client-supplied value. */
+export type Endpoint = 'snapshot' | 'stream' | 'legacy' | 'telemetry' | 'transport' | 'admin' | 'other';
+export type Transport = 'sse' | 'poll';
+
+/**
+ * Every Prometheus metric of one gateway, on a registry of its own (so several gateways can
+ * live in one test process). Label values come only from config (stream names) or from the
+ * fixed unions above. docs/observability.md lists them.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly sseConnections: Gauge;
+  readonly sseConnects: Counter<'kind'>;
+  readonly sseDisconnects: Counter<'reason'>;
+  readonly requests: Counter<'endpoint' | 'status'>;
+  readonly responseBytes: Counter<'endpoint'>;
+  readonly recordsApplied: Counter<'stream'>;
+  readonly recordsRejected: Counter<'stream' | 'reason'>;
+  readonly evictions: Counter<'stream' | 'reason'>;
+  readonly conflations: Counter;
+  readonly slowDisconnects: Counter;
+  readonly ingestLatency: Histogram<'stream'>;
+  readonly deliveryLatency: Histogram<'transport'>;
+  readonly clientLatency: Histogram<'transport'>;
+  readonly sourceConnected: Gauge;
+  readonly sourceStaleness: Gauge;
+  readonly consumerLag: Gauge<'stream'>;
+  readonly ready: Gauge;
+  /** Run before each scrape to set gauges computed from live state (nothing on the hot path). */
+  readonly beforeScrape: Array<() => void> = [];
+
+  /** The Prometheus text exposition, with scrape-time gauges refreshed. */
+  async render(): Promise<string> {
+    for (const f of this.beforeScrape) f();
+    return this.registry.metrics();
+  }
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (opts.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
+    this.sseConnections = new Gauge({
+      name: 'switchyard_sse_connections',
+      help: 'Open SSE streams.',
+      registers,
+    });
+    this.sseConnects = new Counter({
+      name: 'switchyard_sse_connects_total',
+      help: 'SSE connections by how they started: fresh snapshot, replay of missed updates, or resync.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.sseDisconnects = new Counter({
+      name: 'switchyard_sse_disconnects_total',
+      help: 'SSE streams ended, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.requests = new Counter({
+      name: 'switchyard_http_requests_total',
+      help: 'HTTP requests by endpoint and status (304s included).',
+      labelNames: ['endpoint', 'status'],
+      registers,
+    });
+    this.responseBytes = new Counter({
+      name: 'switchyard_http_response_bytes_total',
+      help: 'Body bytes sent by endpoint (after compression).',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    this.recordsApplied = new Counter({
+      name: 'switchyard_records_applied_total',
+      help: 'Records applied to the snapshot cache.',
+      labelNames: ['stream'],
+      registers,
+    });
+    this.recordsRejected = new Counter({
+      name: 'switchyard_records_rejected_total',
+      help: 'Records skipped (invalid JSON, too large, no key...).',
+      labelNames: ['stream', 'reason'],
+      registers,
+    });
+    this.evictions = new Counter({
+      name: 'switchyard_cache_evictions_total',
+      help: 'Table rows dropped for capacity or TTL.',
+      labelNames: ['stream', 'reason'],
+      registers,
+    });
+    this.conflations = new Counter({
+      name: 'switchyard_sse_conflated_events_total',
+      help: 'Queued table events replaced by a newer value for a slow client.',
+      registers,
+    });
+    this.slowDisconnects = new Counter({
+      name: 'switchyard_sse_slow_disconnects_total',
+      help: 'Clients disconnected for exceeding their buffer limit.',
+      registers,
+    });
+    this.ingestLatency = new Histogram({
+      name: 'switchyard_ingest_latency_seconds',
+      help: 'Record creation -> applied to the cache.',
+      labelNames: ['stream'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: 'switchyard_delivery_latency_seconds',
+      help: 'Record creation -> written to clients, per transport (server side).',
+      labelNames: ['transport'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.clientLatency = new Histogram({
+      name: 'switchyard_client_latency_seconds',
+      help: 'Record creation -> arrival, as reported by clients (POST /v1/telemetry), per transport.',
+      labelNames: ['transport'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.sourceConnected = new Gauge({
+      name: 'switchyard_source_connected',
+      help: '1 when the record source is connected.',
+      registers,
+    });
+    this.sourceStaleness = new Gauge({
+      name: 'switchyard_source_staleness_seconds',
+      help: 'Seconds since the source last fetched successfully.',
+      registers,
+    });
+    this.consumerLag = new Gauge({
+      name: 'switchyard_consumer_lag_records',
+      help: 'Records between the cache position and the high-water mark, summed over partitions.',
+      labelNames: ['stream'],
+      registers,
+    });
+    this.ready = new Gauge({ name: 'switchyard_ready', help: '1 when /readyz answers 200.', registers });
+  }
+}

@@ -1,0 +1,63 @@
+import type { StreamConfig } from '../config/streams.ts';
+import { LiveMapGenerator } from '../demo/live-map.ts';
+import { MemorySource } from './memory-source.ts';
+import type { RecordSink, RecordSource, SourceStatus } from './types.ts';
+
+/**
+ * The embedded demo feed: a live-map generator writing orders (feed) and per-country totals
+ * (table) into an in-memory source at `rate` orders per second. It drives the very same cache
+ * and endpoints as Kafka does. It writes to the first feed stream and the first table stream.
+ */
+export class DemoSource implements RecordSource {
+  readonly kind = 'demo' as const;
+  private readonly memory: MemorySource;
+  private readonly generator = new LiveMapGenerator();
+  private timer: NodeJS.Timeout | null = null;
+  private carry = 0;
+  private readonly feed: StreamConfig | undefined;
+  private readonly table: StreamConfig | undefined;
+
+  constructor(
+    streams: readonly StreamConfig[],
+    private readonly rate: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.memory = new MemorySource({ streams, now, kind: 'demo' });
+    this.feed = streams.find((s) => s.mode === 'feed');
+    this.table = streams.find((s) => s.mode === 'table');
+  }
+
+  async start(sink: RecordSink): Promise<void> {
+    await this.memory.start(sink);
+    const tickMs = 50;
+    // Poisson-ish pacing: a fractional carry keeps the average rate exact at any tick size.
+    this.timer = setInterval(() => {
+      this.carry += (this.rate * tickMs) / 1000;
+      const n = Math.floor(this.carry);
+      this.carry -= n;
+      for (let i = 0; i < n; i++) this.emit();
+    }, tickMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.memory.stop();
+  }
+
+  status(): SourceStatus {
+    return this.memory.status();
+  }
+
+  private emit(): void {
+    const now = this.now();
+    const { order, total } = this.generator.next(now);
+    if (this.feed)
+      this.memory.produce(this.feed.topic, [{ key: order.id, value: JSON.stringify(order), timestamp: now }]);
+    if (this.table)
+      this.memory.produce(this.table.topic, [
+        { key: total.country, value: JSON.stringify(total), timestamp: now },
+      ]);
+  }
+}

@@ -1,0 +1,122 @@
+import type { StreamConfig } from '../config/streams.ts';
+import type { RecordSink, RecordSource, SourceRecord, SourceStatus } from './types.ts';
+import { tpKey } from './types.ts';
+
+/** A record as a test or the demo writes it. */
+export interface MemoryRecord {
+  key?: string | null;
+  value: string | Buffer | null;
+  partition?: number;
+  timestamp?: number;
+}
+
+/**
+ * An in-memory stand-in for Kafka behind the same interface: topics are arrays of records per
+ * partition, and `produce` delivers to the sink on the next tick, as a fetch would. Used by unit
+ * tests and by the embedded demo feed. Start offsets follow the Kafka source's rules.
+ */
+export class MemorySource implements RecordSource {
+  readonly kind: 'memory' | 'demo';
+  private readonly logs = new Map<string, SourceRecord[][]>();
+  private sink: RecordSink | null = null;
+  private lastFetchAt: number | null = null;
+  private connected = true;
+  private readonly streams: readonly StreamConfig[];
+  private readonly now: () => number;
+  private pending: SourceRecord[] = [];
+  private scheduled = false;
+
+  constructor(opts: {
+    streams: readonly StreamConfig[];
+    partitions?: number;
+    now?: () => number;
+    kind?: 'memory' | 'demo';
+  }) {
+    this.streams = opts.streams;
+    this.now = opts.now ?? Date.now;
+    this.kind = opts.kind ?? 'memory';
+    for (const s of opts.streams)
+      this.logs.set(
+        s.topic,
+        Array.from({ length: opts.partitions ?? 1 }, () => []),
+      );
+  }
+
+  async start(sink: RecordSink): Promise<void> {
+    this.sink = sink;
+    for (const s of this.streams) {
+      const parts = this.logs.get(s.topic)!;
+      parts.forEach((log, partition) => {
+        const high = log.length;
+        const start = s.mode === 'table' ? 0 : Math.max(0, high - s.maxItems);
+        sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
+        if (high > start) sink.apply(s.topic, partition, log.slice(start));
+      });
+    }
+    this.lastFetchAt = this.now();
+  }
+
+  async stop(): Promise<void> {
+    this.sink = null;
+  }
+
+  status(): SourceStatus {
+    const hw = new Map<string, number>();
+    for (const [topic, parts] of this.logs)
+      for (const [p, log] of parts.entries()) hw.set(tpKey(topic, p), log.length);
+    // An in-memory log is always "fetched" up to date while connected.
+    const lastFetchAt = this.connected && this.sink ? this.now() : this.lastFetchAt;
+    return { connected: this.connected, lastFetchAt, highWatermarks: hw };
+  }
+
+  /** Simulates a broker outage: records still accumulate, nothing is delivered until reconnect. */
+  setConnected(connected: boolean): void {
+    if (!connected && this.connected) this.lastFetchAt = this.now();
+    this.connected = connected;
+    if (connected) this.schedule();
+  }
+
+  /** Appends records to a topic; they reach the sink on the next tick (in one batch per partition). */
+  produce(topic: string, records: readonly MemoryRecord[]): void {
+    const parts = this.logs.get(topic);
+    if (!parts) throw new Error(`unknown topic ${topic}`);
+    for (const r of records) {
+      const partition = r.partition ?? 0;
+      const log = parts[partition];
+      if (!log) throw new Error(`topic ${topic} has no partition ${partition}`);
+      const rec: SourceRecord = {
+        topic,
+        partition,
+        offset: log.length,
+        key: r.key === undefined || r.key === null ? null : Buffer.from(r.key),
+        value: r.value === null ? null : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value),
+        timestamp: r.timestamp ?? this.now(),
+      };
+      log.push(rec);
+      this.pending.push(rec);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || !this.connected) return;
+    this.scheduled = true;
+    setImmediate(() => this.deliver());
+  }
+
+  private deliver(): void {
+    this.scheduled = false;
+    if (!this.connected || !this.sink) return;
+    const batch = this.pending;
+    this.pending = [];
+    const byTp = new Map<string, SourceRecord[]>();
+    for (const r of batch) {
+      const k = tpKey(r.topic, r.partition);
+      const list = byTp.get(k);
+      if (list) list.push(r);
+      else byTp.set(k, [r]);
+    }
+    for (const list of byTp.values()) this.sink.apply(list[0]!.topic, list[0]!.partition, list);
+    this.lastFetchAt = this.now();
+  }
+}

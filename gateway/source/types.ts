@@ -1,0 +1,57 @@
+/**
+ * The narrow interface between the cache and wherever records come from (Kafka, the demo
+ * generator, tests). A source delivers records of one topic-partition in offset order.
+ */
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  /** null: a tombstone. */
+  value: Buffer | null;
+  /** Record timestamp, epoch ms. */
+  timestamp: number;
+}
+
+/** Where a partition starts being read, and where "caught up" is for readiness. */
+export interface PartitionPlan {
+  topic: string;
+  partition: number;
+  /** First offset this instance reads. */
+  startOffset: number;
+  /** The high-water mark seen at start: readiness waits until the position reaches it. */
+  highWatermark: number;
+}
+
+/** What a source feeds. Implemented by the snapshot cache (through the gateway wiring). */
+export interface RecordSink {
+  /** Called once per partition before its first records (and for partitions added later). */
+  plan(p: PartitionPlan): void;
+  /** Records of one partition in offset order. Returns nothing: the sink never throws at a source. */
+  apply(topic: string, partition: number, records: readonly SourceRecord[]): void;
+  /** The next offset the sink needs for a partition, to resume after a reconnect without loss. */
+  nextOffset(topic: string, partition: number): number | undefined;
+}
+
+export interface SourceStatus {
+  /** Whether the source currently talks to its backend. */
+  connected: boolean;
+  /** Epoch ms of the last successful fetch (even an empty one); null before the first. */
+  lastFetchAt: number | null;
+  /** Per partition, the broker's last known high-water mark (for consumer-lag metrics). */
+  highWatermarks: ReadonlyMap<string, number>;
+}
+
+export interface RecordSource {
+  readonly kind: 'kafka' | 'demo' | 'memory';
+  /** Resolves once partitions are planned and consumption started. */
+  start(sink: RecordSink): Promise<void>;
+  /** Idempotent. */
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}
+
+/** `topic/partition`, the key of per-partition maps. */
+export function tpKey(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}

@@ -1,0 +1,117 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { Selection } from '../cache/selection.ts';
+import type { GatewayContext } from '../context.ts';
+import { GatewayError } from '../errors.ts';
+import { clientIp, jitteredSeconds, queryString } from '../http/request-utils.ts';
+import { encodeComment, encodeJsonEvent } from './encoder.ts';
+import { SSE_HEADERS } from './headers.ts';
+import { SseHub } from './hub.ts';
+import { Subscriber } from './subscriber.ts';
+
+/** Query parameter carrying the last event id on a first connection (EventSource sets the header on reconnects). */
+export const LAST_EVENT_ID_PARAM = 'lastEventId';
+/** How long a resume waits for this instance to reach a cursor that a faster instance handed out. */
+export const RESUME_WAIT_MS = 3000;
+
+type Start =
+  | { kind: 'fresh' }
+  | { kind: 'resume'; cursors: number[][] }
+  | { kind: 'resync'; reason: 'too_old' | 'other_streams' | 'ahead' };
+
+/**
+ * `GET /v1/stream?streams=a,b`: a snapshot event, then updates. Every input is validated before
+ * the headers go out, so a bad request is a plain 400 JSON error with nothing streamed first.
+ */
+export function streamRoute(ctx: GatewayContext): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      if (ctx.state.draining)
+        throw new GatewayError('SHUTTING_DOWN', undefined, {
+          retryAfterSeconds: jitteredSeconds(1, ctx.random),
+        });
+      const selection = ctx.selections.resolve(queryString(req, 'streams'));
+      const start = parseStart(req, selection);
+      await open(ctx, req, res, selection, start);
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+function parseStart(req: Request, selection: Selection): Start {
+  const header = req.get('last-event-id');
+  const raw = header !== undefined && header !== '' ? header : queryString(req, LAST_EVENT_ID_PARAM, 4096);
+  if (raw === undefined || raw === '') return { kind: 'fresh' };
+  const parsed = selection.parseCursor(raw);
+  if (parsed.kind === 'malformed')
+    throw new GatewayError('BAD_LAST_EVENT_ID', `Last-Event-ID is malformed: ${parsed.reason}`);
+  if (parsed.kind === 'other-set') return { kind: 'resync', reason: 'other_streams' };
+  return { kind: 'resume', cursors: parsed.cursors };
+}
+
+async function open(
+  ctx: GatewayContext,
+  req: Request,
+  res: Response,
+  selection: Selection,
+  start: Start,
+): Promise<void> {
+  const { cache, hub, metrics, config } = ctx;
+  res.writeHead(200, { ...SSE_HEADERS, 'X-Server-Time': String(ctx.now()) });
+  res.flushHeaders();
+  const sub = new Subscriber(res, selection, config.clientBufferBytes, hooksFor(ctx), clientIp(req));
+  const retry = SseHub.jitteredRetry(config.retryMs, ctx.random);
+
+  // Before the bootstrap completes, hold the stream open (with heartbeats) instead of failing:
+  // EventSource gives up for good on a non-200 answer.
+  while (!cache.isReady()) {
+    res.write(retry + encodeComment('waiting for the snapshot to catch up'));
+    await hub.waitUntil(() => cache.isReady() || !sub.isOpen, config.heartbeatMs);
+    if (!sub.isOpen) return;
+  }
+  if (start.kind === 'resume' && selection.isAhead(start.cursors)) {
+    const { cursors } = start;
+    const caughtUp = await hub.waitUntil(() => !selection.isAhead(cursors) || !sub.isOpen, RESUME_WAIT_MS);
+    if (!sub.isOpen) return;
+    if (!caughtUp) start = { kind: 'resync', reason: 'ahead' };
+  }
+  if (start.kind === 'resume' && !selection.canReplay(start.cursors))
+    start = { kind: 'resync', reason: 'too_old' };
+
+  // From here to join() nothing awaits: the initial write and the live updates meet exactly.
+  let initial: string;
+  if (start.kind === 'resume') {
+    initial = '';
+    for (const { update, id } of selection.replay(cache.history, start.cursors))
+      initial += encodeJsonEvent('update', id, update.data);
+    metrics.sseConnects.inc({ kind: 'replay' });
+  } else {
+    initial = snapshotEvent(ctx, selection, start.kind === 'resync' ? start.reason : null);
+    metrics.sseConnects.inc({ kind: start.kind });
+  }
+  sub.writeInitial(retry + initial);
+  hub.join(sub);
+}
+
+/** The `snapshot` event: full state of the selection at the current position. */
+export function snapshotEvent(
+  ctx: GatewayContext,
+  selection: Selection,
+  resyncReason: string | null,
+): string {
+  const id = selection.eventId();
+  const resync = resyncReason === null ? '"resync":false' : `"resync":true,"reason":"${resyncReason}"`;
+  const data = `{"serverTime":${ctx.now()},${resync},"position":"${id}","streams":${selection.streamsJson()}}`;
+  return encodeJsonEvent('snapshot', id, data);
+}
+
+function hooksFor(ctx: GatewayContext) {
+  return {
+    onClose: (sub: Subscriber) => {
+      ctx.hub.leave(sub);
+      ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
+    },
+    onConflated: (n: number) => ctx.metrics.conflations.inc(n),
+    onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
+  };
+}
