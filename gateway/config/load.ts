@@ -25,6 +25,7 @@ export interface Config {
   readonly maxStreamsPerRequest: number;
   readonly demoRate: number;
   readonly shutdownDrainMs: number;
+  readonly admin: { readonly token: string | null; readonly readToken: string | null };
 }
 
 /** Streams of the embedded demo (and of the Kafka demo, on these topics). */
@@ -109,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     maxStreamsPerRequest: e.MAX_STREAMS_PER_REQUEST,
     demoRate: e.DEMO_RATE,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    admin: { token: e.ADMIN_TOKEN ?? null, readToken: e.ADMIN_READ_TOKEN ?? null },
   };
   return deepFreeze(config);
 }

@@ -31,6 +31,10 @@ export const envSchema = z.object({
   MAX_STREAMS_PER_REQUEST: int(1, 64).default(16),
   DEMO_RATE: z.coerce.number().min(0).max(100_000).default(20),
   SHUTDOWN_DRAIN_MS: int(0, 600_000).default(10_000),
+  /** Bearer token for every admin call. Unset: the admin API answers 401 to everyone. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token allowed to read admin state but not change it (403 on changes). */
+  ADMIN_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type EnvInput = z.input<typeof envSchema>;

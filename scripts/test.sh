@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite on a fresh machine. Installs what is missing (npm packages, NGINX,
+# Chromium), type-checks and lints, starts one real Kafka broker for the run, runs every test
+# file with node's test runner, and stops the broker whatever happens.
+#   npm test                      everything
+#   npm test -- test/unit         only the files under the given paths
+#   SKIP_CHECKS=1 npm test        skip typecheck + lint (local iteration)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+bash scripts/ensure-system.sh
+
+if [ "${SKIP_CHECKS:-0}" != "1" ]; then
+  echo "[switchyard] typecheck" >&2
+  npx tsc -p tsconfig.json --noEmit
+  echo "[switchyard] lint" >&2
+  npx biome check .
+fi
+
+paths=("$@")
+[ ${#paths[@]} -gt 0 ] || paths=(test)
+mapfile -t files < <(find "${paths[@]}" -name '*.test.ts' | sort)
+if [ ${#files[@]} -eq 0 ]; then echo "no test files under ${paths[*]}" >&2; exit 1; fi
+
+state="$(mktemp -d /tmp/switchyard-kafka.XXXXXX)"
+cleanup() { node --import tsx scripts/kafka.ts destroy --state "$state" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+echo "[switchyard] starting Kafka (${KAFKA_VERSION:-3.9.1})" >&2
+brokers_line="$(node --import tsx scripts/kafka.ts start --state "$state" | tail -n 1)"
+export "${brokers_line?}"
+export SWITCHYARD_KAFKA_STATE="$state"
+echo "[switchyard] ${brokers_line}; running ${#files[@]} test files" >&2
+
+mkdir -p test-artifacts
+# One file at a time: some tests restart the shared broker or measure memory.
+node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 "${files[@]}"
