@@ -1,0 +1,726 @@
+/**
+ * A real single-node Apache Kafka broker (KRaft) for tests, CI and local demos, without Docker.
+ *
+ * The broker jars come from Maven Central through `mvn` and are cached per version; the broker
+ * runs as a detached `java` process whose whole state (config, data, log, pid) lives in one
+ * directory, so it can be stopped and started again with its data, and removed in one go.
+ *
+ * CLI: `node --import tsx scripts/kafka.ts <start|stop|restart|destroy|status> [--state DIR] [--version V]`
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+
+/** Broker version used when neither `version` nor `KAFKA_VERSION` says otherwise. */
+export const DEFAULT_KAFKA_VERSION = '3.9.1';
+
+/** Where and how a started broker can be reached; also stored as `<stateDir>/broker.json`. */
+export interface BrokerInfo {
+  /** Bootstrap string for clients, e.g. `127.0.0.1:41234`. */
+  brokers: string;
+  port: number;
+  controllerPort: number;
+  /** Pid of the `java` process, which also leads its own process group. */
+  pid: number;
+  stateDir: string;
+  version: string;
+  logFile: string;
+}
+
+/** Receives progress messages (the CLI prints them on stderr). */
+export type ProgressLog = (message: string) => void;
+
+/** What stays fixed across restarts of one state dir; written once the storage is formatted. */
+interface ClusterState {
+  version: string;
+  port: number;
+  controllerPort: number;
+  clusterId: string;
+}
+
+const LOG4J2_VERSION = '2.24.3';
+const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+// The stock defaults (1 GiB heap, G1) are sized for servers, not a 2-core test box.
+const JVM_OPTS = ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-Djava.net.preferIPv4Stack=true'];
+const STARTED_MARKER = 'Kafka Server started';
+const START_TIMEOUT_MS = 120_000;
+const STOP_GRACE_MS = 10_000;
+const LOG_TAIL_LINES = 30;
+const noop: ProgressLog = () => {};
+const execFileAsync = promisify(execFile);
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Versions and jars
+// ---------------------------------------------------------------------------------------------
+
+/** Parses `major.minor.patch[-qualifier]`; the check also keeps the version safe to put in a pom. */
+function parseVersion(version: string): { major: number; minor: number } {
+  const match = /^(\d+)\.(\d+)\.\d+(?:-[A-Za-z0-9.]+)?$/.exec(version);
+  if (!match) throw new Error(`Invalid Kafka version "${version}" (expected e.g. 3.9.1)`);
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  // Single-node KRaft with `StorageTool format` as used here needs 3.3 or newer.
+  if (major < 3 || (major === 3 && minor < 3)) throw new Error(`Kafka ${version} is too old: need 3.3+`);
+  return { major, minor };
+}
+
+/** Kafka 4 switched its logging from log4j 1 (reload4j) to log4j 2. */
+function usesLog4j2(version: string): boolean {
+  return parseVersion(version).major >= 4;
+}
+
+/** The logging backend is not in Kafka's POM, and which one it wants depends on the version. */
+function loggingDependencies(version: string): Array<[group: string, artifact: string, version: string]> {
+  const { major, minor } = parseVersion(version);
+  if (major < 4) {
+    return [
+      ['org.slf4j', 'slf4j-reload4j', '1.7.36'],
+      ['ch.qos.reload4j', 'reload4j', '1.2.25'],
+    ];
+  }
+  // Kafka still logs through slf4j 1.7, hence log4j-slf4j-impl rather than log4j-slf4j2-impl.
+  const bridge: [string, string, string] = ['org.apache.logging.log4j', 'log4j-slf4j-impl', LOG4J2_VERSION];
+  if (major === 4 && minor === 0) {
+    return [
+      ['org.apache.logging.log4j', 'log4j-api', LOG4J2_VERSION],
+      ['org.apache.logging.log4j', 'log4j-core', LOG4J2_VERSION],
+      bridge,
+    ];
+  }
+  return [bridge]; // 4.1+ brings log4j-api and log4j-core through its own POM.
+}
+
+function pomXml(version: string): string {
+  const deps: Array<[string, string, string]> = [
+    ['org.apache.kafka', 'kafka_2.13', version],
+    ...loggingDependencies(version),
+  ];
+  const depXml = deps
+    .map(
+      ([g, a, v]) =>
+        `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`,
+    )
+    .join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>switchyard.local</groupId>
+  <artifactId>kafka-broker-jars</artifactId>
+  <version>${version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+${depXml}
+  </dependencies>
+</project>
+`;
+}
+
+function cacheRoot(): string {
+  const explicit = process.env.SWITCHYARD_CACHE_DIR;
+  if (explicit) return resolve(explicit);
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'switchyard');
+}
+
+/**
+ * Returns a directory holding every jar the broker of `version` needs, downloading them with
+ * Maven on first use. Cached under `$SWITCHYARD_CACHE_DIR` (default
+ * `$XDG_CACHE_HOME/switchyard`, else `~/.cache/switchyard`) in `kafka/<version>/lib`; later
+ * calls return at once. An interrupted download is redone, as the completion marker is written last.
+ * @param version Kafka version, e.g. `3.9.1` or `4.1.2` (picks the matching logging backend)
+ * @param log receives progress messages (silent by default)
+ * @throws if the version is malformed or Maven fails (the message carries Maven's output)
+ */
+export async function ensureKafkaJars(version: string, log: ProgressLog = noop): Promise<string> {
+  parseVersion(version); // before the version becomes part of a path
+  const dir = join(cacheRoot(), 'kafka', version);
+  const lib = join(dir, 'lib');
+  const marker = join(dir, '.complete');
+  if (existsSync(marker)) return lib;
+
+  const pom = join(dir, 'pom.xml');
+  await mkdir(dir, { recursive: true });
+  await writeFile(pom, pomXml(version));
+  // Download into a private dir, then rename: a concurrent or killed run never leaves a
+  // half-filled lib/ that looks complete.
+  const partial = join(dir, `lib.partial-${process.pid}`);
+  await removeStalePartials(dir);
+  log(`Fetching Kafka ${version} jars with Maven into ${dir} (first use of this version)...`);
+  const started = Date.now();
+  await runCommand('mvn', [
+    '-B',
+    '-q',
+    '-f',
+    pom,
+    `${DEPENDENCY_PLUGIN}:copy-dependencies`,
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${partial}`,
+  ]);
+  if (existsSync(marker)) {
+    await rm(partial, { recursive: true, force: true }); // another process finished first
+    return lib;
+  }
+  await rm(lib, { recursive: true, force: true });
+  await rename(partial, lib);
+  await writeFile(marker, `${new Date().toISOString()}\n`);
+  log(`Fetched ${readdirSync(lib).length} jars in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return lib;
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Drops what killed downloads left behind; a partial dir of a live process is its download in progress. */
+async function removeStalePartials(dir: string): Promise<void> {
+  for (const name of readdirSync(dir)) {
+    const pid = /^lib\.partial-(\d+)$/.exec(name)?.[1];
+    if (pid !== undefined && (Number(pid) === process.pid || !isPidAlive(Number(pid)))) {
+      await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/** Runs a short-lived tool; on failure the error carries the tail of its output. */
+async function runCommand(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
+    if (e.code === 'ENOENT') throw new Error(`\`${cmd}\` not found on PATH (${toolHint(cmd)})`);
+    const output = tailLines(`${e.stdout ?? ''}\n${e.stderr ?? ''}`, 40);
+    throw new Error(`\`${cmd} ${args.join(' ')}\` failed:\n${output}`);
+  }
+}
+
+function toolHint(cmd: string): string {
+  return cmd === 'mvn' ? 'Maven 3.8+ is needed' : 'a JDK 17+ is needed';
+}
+
+// ---------------------------------------------------------------------------------------------
+// State dir layout and config files
+// ---------------------------------------------------------------------------------------------
+
+function statePaths(stateDir: string) {
+  return {
+    cluster: join(stateDir, 'cluster.json'),
+    info: join(stateDir, 'broker.json'),
+    props: join(stateDir, 'server.properties'),
+    log4j: join(stateDir, 'log4j.properties'),
+    log4j2: join(stateDir, 'log4j2.properties'),
+    data: join(stateDir, 'data'),
+    log: join(stateDir, 'broker.log'),
+  };
+}
+
+function serverProperties(state: ClusterState, dataDir: string): string {
+  const { port, controllerPort } = state;
+  return `${[
+    'process.roles=broker,controller',
+    'node.id=1',
+    // A static voter set (not --standalone) lets the same format command work on 3.9 and 4.x.
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    // One replica and one partition for the internal topics, and no join delay, so the first
+    // consumer group comes up fast on a single node.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'group.initial.rebalance.delay.ms=0',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    // The default 128 MiB dedupe buffer would take a quarter of the small heap.
+    'log.cleaner.dedupe.buffer.size=16777216',
+  ].join('\n')}\n`;
+}
+
+const LOG4J_PROPERTIES = `log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+`;
+
+// shutdownHook = disable: with the hook, every Kafka 4 shutdown logs a spurious "Unable to register Log4j
+// shutdown hook" warning (the Console appender flushes each line, so nothing is lost).
+const LOG4J2_PROPERTIES = `status = warn
+shutdownHook = disable
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = OUT
+logger.raft.name = kafka.server.KafkaRaftServer
+logger.raft.level = INFO
+`;
+
+/** JVM flag pointing the broker's logging at our config; the INFO line of KafkaRaftServer is the readiness signal. */
+function loggingFlag(stateDir: string, version: string): string {
+  const paths = statePaths(stateDir);
+  return usesLog4j2(version)
+    ? `-Dlog4j2.configurationFile=${paths.log4j2}`
+    : `-Dlog4j.configuration=file:${paths.log4j}`;
+}
+
+/** Rewritten on every start, so config changes in this script reach existing state dirs. */
+async function writeConfigFiles(stateDir: string, state: ClusterState): Promise<void> {
+  const paths = statePaths(stateDir);
+  await writeFile(paths.props, serverProperties(state, paths.data));
+  if (usesLog4j2(state.version)) await writeFile(paths.log4j2, LOG4J2_PROPERTIES);
+  else await writeFile(paths.log4j, LOG4J_PROPERTIES);
+}
+
+function classpath(lib: string): string {
+  return `${lib}/*`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// First start: ports, cluster id, storage format
+// ---------------------------------------------------------------------------------------------
+
+/** Asks the OS for `count` distinct free loopback ports (all held open at once so they differ). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((done, fail) => {
+        server.once('error', fail);
+        server.listen(0, '127.0.0.1', done);
+      });
+    }
+    return servers.map((s) => {
+      const address = s.address();
+      if (address === null || typeof address === 'string') throw new Error('no TCP address');
+      return address.port;
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  }
+}
+
+/** Kafka's Uuid format: 16 random bytes, base64url without padding (22 chars). */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    // Kafka's own generator skips ids starting with '-': the CLI would read them as a flag.
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function readClusterState(stateDir: string): ClusterState | undefined {
+  const path = statePaths(stateDir).cluster;
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as ClusterState;
+}
+
+/** Creates config and formats storage; cluster.json is written last, marking the dir as formatted. */
+async function initState(
+  stateDir: string,
+  version: string,
+  lib: string,
+  log: ProgressLog,
+): Promise<ClusterState> {
+  const paths = statePaths(stateDir);
+  await mkdir(stateDir, { recursive: true });
+  const [port, controllerPort] = await freePorts(2);
+  if (port === undefined || controllerPort === undefined) throw new Error('could not pick free ports');
+  const state: ClusterState = { version, port, controllerPort, clusterId: newClusterId() };
+  await writeConfigFiles(stateDir, state);
+  await rm(paths.data, { recursive: true, force: true }); // left over from an interrupted init
+  log(`Formatting Kafka ${version} storage in ${paths.data} (cluster id ${state.clusterId})`);
+  await runCommand('java', [
+    loggingFlag(stateDir, version),
+    '-cp',
+    classpath(lib),
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    state.clusterId,
+    '-c',
+    paths.props,
+  ]);
+  await writeFile(paths.cluster, `${JSON.stringify(state, null, 2)}\n`);
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running, waiting, stopping
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Whether the broker recorded in `info` is still running. On Linux the command line is checked
+ * too, so a recycled pid never gets mistaken for (and signalled as) the broker.
+ */
+function isBrokerAlive(info: BrokerInfo): boolean {
+  if (!isPidAlive(info.pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8');
+    return cmdline.includes(statePaths(info.stateDir).props);
+  } catch {
+    return !existsSync('/proc/self'); // no procfs (macOS): trust the pid
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function readLogSince(logFile: string, offset: number): string {
+  try {
+    return readFileSync(logFile).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tailLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/** The innermost "Caused by" (else the first ERROR line) of this start: the cause without the stack trace. */
+function rootCause(logFile: string, offset: number): string | undefined {
+  const lines = readLogSince(logFile, offset).split('\n');
+  const causes = lines.filter((l) => l.startsWith('Caused by: '));
+  return causes.at(-1) ?? lines.find((l) => / (ERROR|FATAL) /.test(l));
+}
+
+function startupFailure(summary: string, logFile: string, offset: number): Error {
+  const cause = rootCause(logFile, offset);
+  const tail = tailLines(readLogSince(logFile, 0), LOG_TAIL_LINES);
+  return new Error(
+    `${summary}${cause ? `\n  cause: ${cause}` : ''}\n--- last ${LOG_TAIL_LINES} lines of ${logFile} ---\n${tail}`,
+  );
+}
+
+/** One admin round trip; retries are ours (the wait loop), so kafkajs must not retry or log. */
+async function describeCluster(brokers: string): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'switchyard-kafka-script',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    requestTimeout: 5_000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Waits for the broker's own "started" log line (written after this start's `offset`) and then for
+ * a client round trip, since the log line alone can precede the listener answering metadata.
+ */
+async function waitUntilReady(
+  info: BrokerInfo,
+  offset: number,
+  exited: () => string | undefined,
+): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let sawStarted = false;
+  let lastError = 'no "Kafka Server started" line in the log yet';
+  while (Date.now() < deadline) {
+    const exit = exited();
+    if (exit !== undefined) {
+      throw startupFailure(`Kafka broker exited during startup (${exit})`, info.logFile, offset);
+    }
+    sawStarted ||= readLogSince(info.logFile, offset).includes(STARTED_MARKER);
+    if (sawStarted) {
+      try {
+        await describeCluster(info.brokers);
+        return;
+      } catch (error) {
+        lastError = `describeCluster failed: ${(error as Error).message}`;
+      }
+    }
+    await sleep(250);
+  }
+  throw startupFailure(
+    `Kafka broker not ready after ${START_TIMEOUT_MS / 1000} s (${lastError})`,
+    info.logFile,
+    offset,
+  );
+}
+
+/** Spawns the broker in its own process group so it outlives this process and is stopped as a unit. */
+async function launch(
+  stateDir: string,
+  state: ClusterState,
+  lib: string,
+  log: ProgressLog,
+): Promise<BrokerInfo> {
+  const paths = statePaths(stateDir);
+  await writeConfigFiles(stateDir, state);
+  const offset = fileSize(paths.log); // the log is appended to across restarts
+  const fd = openSync(paths.log, 'a');
+  const args = [
+    ...JVM_OPTS,
+    loggingFlag(stateDir, state.version),
+    '-cp',
+    classpath(lib),
+    'kafka.Kafka',
+    paths.props,
+  ];
+  const child = spawn('java', args, { cwd: stateDir, detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => {
+    exit = signal ? `signal ${signal}` : `exit code ${code}`;
+  });
+  child.once('error', (error: NodeJS.ErrnoException) => {
+    exit = error.code === 'ENOENT' ? `\`java\` not found on PATH (${toolHint('java')})` : error.message;
+  });
+  child.unref();
+  if (child.pid === undefined) {
+    await sleep(0); // the spawn error event comes on the next tick
+    throw new Error(`could not start the Kafka broker: ${exit ?? 'unknown error'}`);
+  }
+
+  const info: BrokerInfo = {
+    brokers: `127.0.0.1:${state.port}`,
+    port: state.port,
+    controllerPort: state.controllerPort,
+    pid: child.pid,
+    stateDir,
+    version: state.version,
+    logFile: paths.log,
+  };
+  // Recorded before waiting, so `stop` can clean up a broker that hangs during startup.
+  await writeFile(paths.info, `${JSON.stringify(info, null, 2)}\n`);
+  log(`Started Kafka ${state.version} (pid ${child.pid}) on ${info.brokers}; waiting until ready...`);
+  try {
+    await waitUntilReady(info, offset, () => exit);
+  } catch (error) {
+    await stopBroker(stateDir);
+    throw error;
+  }
+  return info;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+async function waitForExit(info: BrokerInfo, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isBrokerAlive(info)) return true;
+    await sleep(100);
+  }
+  return !isBrokerAlive(info);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+/** Reads `<stateDir>/broker.json`, written by the last start; `undefined` if there is none. */
+export function readBrokerInfo(stateDir: string): BrokerInfo | undefined {
+  const path = statePaths(resolve(stateDir)).info;
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as BrokerInfo;
+}
+
+/** Whether the broker of `stateDir` is running now. */
+export function isBrokerRunning(stateDir: string): boolean {
+  const info = readBrokerInfo(stateDir);
+  return info !== undefined && isBrokerAlive(info);
+}
+
+/**
+ * Starts the broker kept in `stateDir` and resolves once clients can use it.
+ *
+ * A fresh dir gets two free loopback ports, config files and newly formatted storage. A dir that
+ * already holds a formatted broker is restarted on the same ports with its data. If the broker
+ * is already running, its info is returned once it answers clients. The version is `opts.version`, else
+ * `KAFKA_VERSION`, else {@link DEFAULT_KAFKA_VERSION}; an existing dir keeps the version it
+ * was formatted with, and asking for another one is an error.
+ *
+ * @throws if the jars cannot be fetched, or the broker exits or is not ready within 120 s
+ *   (the message includes the last 30 log lines; the broker is stopped).
+ */
+export async function startBroker(opts: {
+  stateDir: string;
+  version?: string;
+  log?: ProgressLog;
+}): Promise<BrokerInfo> {
+  const stateDir = resolve(opts.stateDir);
+  const log = opts.log ?? noop;
+  const requested = opts.version || process.env.KAFKA_VERSION || undefined;
+  const existing = readClusterState(stateDir);
+  if (existing && requested && requested !== existing.version) {
+    throw new Error(
+      `${stateDir} holds a Kafka ${existing.version} broker, not ${requested}: use that version or destroy the state dir`,
+    );
+  }
+  const version = existing?.version ?? requested ?? DEFAULT_KAFKA_VERSION;
+  parseVersion(version);
+
+  const current = readBrokerInfo(stateDir);
+  if (current && isBrokerAlive(current)) {
+    log(`Kafka ${current.version} already running (pid ${current.pid}) on ${current.brokers}`);
+    // It may have been launched a moment ago by another process that is still waiting for it.
+    await waitUntilReady(current, 0, () => undefined);
+    return current;
+  }
+  const lib = await ensureKafkaJars(version, log);
+  let state = existing;
+  if (state) log(`Reusing ${stateDir}: ports ${state.port}/${state.controllerPort}, data kept`);
+  else state = await initState(stateDir, version, lib, log);
+  return launch(stateDir, state, lib, log);
+}
+
+/**
+ * Stops the broker of `stateDir`: SIGTERM to its process group (a clean shutdown), SIGKILL after
+ * 10 s. Data is kept. Does nothing if the broker is not running.
+ */
+export async function stopBroker(stateDir: string): Promise<void> {
+  const info = readBrokerInfo(stateDir);
+  if (!info || !isBrokerAlive(info)) return;
+  signalGroup(info.pid, 'SIGTERM');
+  if (await waitForExit(info, STOP_GRACE_MS)) return;
+  signalGroup(info.pid, 'SIGKILL');
+  if (!(await waitForExit(info, 5_000))) throw new Error(`Kafka broker pid ${info.pid} survived SIGKILL`);
+}
+
+/** Stops the broker and removes `stateDir` with all its data. */
+export async function destroyBroker(stateDir: string): Promise<void> {
+  const dir = resolve(stateDir);
+  await stopBroker(dir);
+  if (!existsSync(dir)) return;
+  // A typo in --state must not wipe an unrelated directory: only remove what looks like ours.
+  const paths = statePaths(dir);
+  const ours =
+    [paths.cluster, paths.info, paths.props].some((p) => existsSync(p)) || readdirSync(dir).length === 0;
+  if (!ours) throw new Error(`Refusing to remove ${dir}: it does not look like a Kafka state dir`);
+  await rm(dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+// ---------------------------------------------------------------------------------------------
+
+const USAGE = `Usage: node --import tsx scripts/kafka.ts <start|stop|restart|destroy|status> [--state DIR] [--version V]
+
+  start    start (or restart with its data) the broker in DIR; last stdout line: KAFKA_BROKERS=host:port
+  stop     stop the broker, keeping its data
+  restart  stop, then start again on the same ports with the same data
+  destroy  stop the broker and remove DIR
+  status   print the broker info as JSON; exit code 0 if running, 3 if not
+
+  --state DIR    state directory (default: .kafka-state in the repo root)
+  --version V    Kafka version for a new state dir (default: $KAFKA_VERSION or ${DEFAULT_KAFKA_VERSION})
+`;
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const stderrLog: ProgressLog = (message) => process.stderr.write(`[kafka] ${message}\n`);
+
+async function cliStart(stateDir: string, version: string | undefined): Promise<number> {
+  const started = Date.now();
+  const info = await startBroker({ stateDir, version, log: stderrLog });
+  stderrLog(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${info.logFile})`);
+  process.stdout.write(`KAFKA_BROKERS=${info.brokers}\n`);
+  return 0;
+}
+
+function cliStatus(stateDir: string): number {
+  const info = readBrokerInfo(stateDir);
+  const running = info !== undefined && isBrokerAlive(info);
+  process.stdout.write(`${JSON.stringify({ running, stateDir, ...info }, null, 2)}\n`);
+  return running ? 0 : 3;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      state: { type: 'string' },
+      version: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  });
+  const [command, ...rest] = positionals;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!command || rest.length > 0) throw new Error(`expected exactly one command\n\n${USAGE}`);
+  const stateDir = resolve(values.state ?? join(repoRoot, '.kafka-state'));
+  switch (command) {
+    case 'start':
+      return cliStart(stateDir, values.version);
+    case 'stop':
+      await stopBroker(stateDir);
+      stderrLog(`Stopped (data kept in ${stateDir})`);
+      return 0;
+    case 'restart':
+      await stopBroker(stateDir);
+      return cliStart(stateDir, values.version);
+    case 'destroy':
+      await destroyBroker(stateDir);
+      stderrLog(`Removed ${stateDir}`);
+      return 0;
+    case 'status':
+      return cliStatus(stateDir);
+    default:
+      throw new Error(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+function invokedDirectly(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`kafka: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
