@@ -2,7 +2,7 @@
  * The one error catalogue of Switchyard. Every client-visible failure has a stable `code`
  * (match on it, never on the message), an HTTP status used before response headers are sent,
  * and a default message. After SSE headers are sent, the same code travels in an `error` event.
- * `test/unit/errors.test.ts` fails when this list and docs/errors.md drift apart.
+ * `test/unit/core-errors.test.ts` fails when this list and docs/errors.md drift apart.
  */
 export const ERROR_CATALOGUE = {
   BAD_QUERY: { status: 400, message: 'A query parameter is malformed.' },
@@ -11,6 +11,14 @@ export const ERROR_CATALOGUE = {
   BAD_LAST_EVENT_ID: { status: 400, message: 'The Last-Event-ID is not a Switchyard event id.' },
   BAD_BODY: { status: 400, message: 'The request body is invalid.' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'The request body has an unsupported charset or encoding.',
+  },
+  BAD_REQUEST: { status: 400, message: 'The HTTP request is malformed.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time.' },
+  URI_TOO_LONG: { status: 414, message: 'The request URL is too long.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required.' },
   FORBIDDEN: { status: 403, message: 'The token does not allow this.' },
   TOKEN_EXPIRED: { status: 401, message: 'The access token has expired; fetch a new one.' },
@@ -26,6 +34,10 @@ export const ERROR_CATALOGUE = {
   UPSTREAM_UNAVAILABLE: { status: 502, message: 'The legacy backend could not be reached.' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'The legacy backend did not answer in time.' },
   INVALID_RULES: { status: 400, message: 'The submitted rules do not validate.' },
+  CONTROL_UNAVAILABLE: {
+    status: 503,
+    message: 'The control topic could not be written; nothing changed. Retry later.',
+  },
   INTERNAL: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

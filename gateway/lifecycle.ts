@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { GatewayContext } from './context.ts';
 import { stopGateway } from './gateway.ts';
 import { encodeJsonEvent, encodeRetry } from './sse/encoder.ts';
@@ -12,13 +12,24 @@ export interface ShutdownOptions {
 
 const inFlight = new WeakMap<GatewayContext, Promise<void>>();
 
+/** Share of the drain window over which streams are closed; the rest is the tail for the others. */
+export const STREAM_DRAIN_SHARE = 0.8;
+/** Shortest hard bound for a shutdown, even with SHUTDOWN_DRAIN_MS=0 (in-flight polls finish). */
+const MIN_SHUTDOWN_MS = 1000;
+
 /**
- * Ordered, idempotent shutdown (every caller awaits the same run):
- * 1. mark draining: /readyz -> 503 and new streams -> 503 with Retry-After;
- * 2. stop accepting connections; idle keep-alive sockets close, in-flight polls finish;
- * 3. close open streams gradually over the drain window, each told to come back after a
- *    jittered delay, so the reconnects spread instead of spiking on the other instances;
- * 4. stop the source and the timers; 5. wait for the server to close (bounded by the window).
+ * Ordered, idempotent shutdown (every caller awaits the same run), finished within the drain
+ * window (`drainMs`, at least 1 s):
+ * 1. mark draining: /readyz -> 503 and new streams -> 503 SHUTTING_DOWN with a jittered
+ *    Retry-After (NGINX retries them on another instance); every response from now on closes
+ *    its connection, so proxies stop reusing keep-alive connections to this instance. Polls are
+ *    still served: the data is as good as ever;
+ * 2. close open streams gradually over the first 80 % of the window, in random order, each told
+ *    to come back after a jittered `retry:`, so the reconnects spread over the other instances
+ *    instead of spiking;
+ * 3. stop listening (idle keep-alive sockets close, in-flight polls finish), stop the source
+ *    and the timers;
+ * 4. when the window ends, cut whatever is left.
  */
 export function shutdown(ctx: GatewayContext, server: Server | null, opts: ShutdownOptions): Promise<void> {
   let run = inFlight.get(ctx);
@@ -30,17 +41,27 @@ export function shutdown(ctx: GatewayContext, server: Server | null, opts: Shutd
 }
 
 async function doShutdown(ctx: GatewayContext, server: Server | null, opts: ShutdownOptions): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const windowEnd = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(MIN_SHUTDOWN_MS, opts.drainMs));
+  });
   ctx.state.draining = true;
+  server?.prependListener('request', closeAfterResponse);
   ctx.logger.info({ streams: ctx.hub.size, drainMs: opts.drainMs }, 'shutting down');
+  await Promise.race([drainStreams(ctx, { ...opts, drainMs: opts.drainMs * STREAM_DRAIN_SHARE }), windowEnd]);
   const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
   server?.closeIdleConnections();
-  await drainStreams(ctx, opts);
-  await stopGateway(ctx);
-  server?.closeIdleConnections();
-  const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(1000, opts.drainMs)).unref());
-  await Promise.race([closed, deadline]);
+  const stopped = stopGateway(ctx).then(() => ctx.logger.debug('source and timers stopped'));
+  const idle = closed.then(() => ctx.logger.debug('server closed'));
+  await Promise.race([Promise.all([stopped, idle]), windowEnd]);
+  clearTimeout(timer);
   server?.closeAllConnections();
   ctx.logger.info('shutdown complete');
+}
+
+/** While draining, each response ends its connection (`Connection: close`). */
+function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('Connection', 'close');
 }
 
 /** Closes every stream, spread uniformly over the window in a random order (one timer). */
@@ -59,7 +80,8 @@ export function drainStreams(ctx: GatewayContext, opts: ShutdownOptions): Promis
     for (const s of subs) s.end(farewell());
     return Promise.resolve();
   }
-  const tickMs = Math.max(10, Math.min(100, opts.drainMs / 20));
+  // Short ticks: each closes only a few streams, so the closes (and reconnects) do not clump.
+  const tickMs = Math.max(10, Math.min(25, opts.drainMs / 100));
   const started = ctx.now();
   let next = 0;
   return new Promise((resolve) => {
@@ -68,6 +90,8 @@ export function drainStreams(ctx: GatewayContext, opts: ShutdownOptions): Promis
       while (next < due) subs[next++]!.end(farewell());
       if (next >= total) {
         clearInterval(timer);
+        // Streams that were still opening when the drain began are told too.
+        for (const s of [...ctx.hub.subscribers()]) s.end(farewell());
         resolve();
       }
     }, tickMs);

@@ -9,7 +9,14 @@ export type RejectReason =
   | 'missing_key'
   | 'invalid_key'
   | 'bad_timestamp'
-  | 'not_an_object';
+  | 'hostile_key'
+  | 'schema';
+
+/**
+ * A stream's optional record schema (gateway/security/record-schema.ts builds one from the
+ * stream's `schema` file): null when the parsed value conforms, else a short reason.
+ */
+export type RecordValidator = (value: unknown) => string | null;
 
 /** A record turned into what the cache stores: the value re-serialised once as single-line JSON. */
 export interface DecodedRecord {
@@ -28,7 +35,11 @@ export const MAX_JSON_DEPTH = 32;
 export const MAX_KEY_BYTES = 1024;
 
 /** Pure: decides whether a record may enter the cache, and in which form. Never throws. */
-export function decodeRecord(stream: StreamConfig, rec: SourceRecord): DecodeResult {
+export function decodeRecord(
+  stream: StreamConfig,
+  rec: SourceRecord,
+  validate?: RecordValidator,
+): DecodeResult {
   const size = (rec.value?.length ?? 0) + (rec.key?.length ?? 0);
   if (size > stream.maxRecordBytes)
     return {
@@ -58,27 +69,68 @@ export function decodeRecord(stream: StreamConfig, rec: SourceRecord): DecodeRes
   }
   if (exceedsDepth(parsed, MAX_JSON_DEPTH))
     return { ok: false, reason: 'too_deep', detail: `nesting deeper than ${MAX_JSON_DEPTH}` };
+  const hostile = findHostileKey(parsed);
+  if (hostile !== null) return { ok: false, reason: 'hostile_key', detail: `key "${hostile}" is refused` };
+  if (validate) {
+    const problem = validate(parsed);
+    if (problem !== null) return { ok: false, reason: 'schema', detail: problem };
+  }
   let createdAt = rec.timestamp;
-  if (stream.timestampField !== undefined) {
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-      return { ok: false, reason: 'not_an_object', detail: `timestampField needs an object value` };
-    const t = readTimestamp((parsed as Record<string, unknown>)[stream.timestampField]);
+  const field = stream.timestampField;
+  // Own properties only: a field named `constructor` or `__proto__` must not read the prototype.
+  // A record without the field keeps the Kafka timestamp (its data is still good); a field that
+  // is present but not a timestamp is a producer bug, skipped and counted like bad JSON.
+  if (field !== undefined && parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, field)) {
+    const t = readTimestamp((parsed as Record<string, unknown>)[field]);
     if (t === null)
       return {
         ok: false,
         reason: 'bad_timestamp',
-        detail: `field "${stream.timestampField}" is not epoch ms or ISO-8601`,
+        detail: `field "${field}" is not epoch ms or ISO-8601 with a time zone`,
       };
     createdAt = t;
   }
   return { ok: true, record: { key, valueJson: JSON.stringify(parsed), createdAt } };
 }
 
+/**
+ * ISO-8601 date, or date-time with `Z` or an offset. Date.parse alone is too lenient ("1" parses
+ * as the year 2001) and reads zone-less date-times in the server's local time, which would make
+ * createdAt differ between instances in different time zones.
+ */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
 function readTimestamp(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-  if (typeof v === 'string') {
+  if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : null;
+  if (typeof v === 'string' && ISO_8601.test(v)) {
     const t = Date.parse(v);
     return Number.isFinite(t) ? t : null;
+  }
+  return null;
+}
+
+/**
+ * `__proto__` anywhere, or `constructor.prototype`: harmless to JSON.parse, but a prototype
+ * pollution payload for any client that merges the value into an object (Object.assign, lodash
+ * merge...). Such records never reach a client. Iterative; call after the depth check.
+ */
+export function findHostileKey(value: unknown): string | null {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (!Array.isArray(v)) {
+      if (Object.hasOwn(v, '__proto__')) return '__proto__';
+      const c = (v as Record<string, unknown>).constructor;
+      if (
+        Object.hasOwn(v, 'constructor') &&
+        c !== null &&
+        typeof c === 'object' &&
+        Object.hasOwn(c, 'prototype')
+      )
+        return 'constructor.prototype';
+    }
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push(child);
   }
   return null;
 }

@@ -34,6 +34,19 @@ export class Selection {
     );
   }
 
+  /**
+   * The polling ETag: `W/"<event id>"`, equal on every instance at the same position. TTL
+   * expiry changes data without moving the position, so once rows of these streams expired on
+   * this instance the tag becomes `W/"<event id>~x<count>"`: a poller never gets a 304 (or a
+   * cached body) for data that has changed since.
+   */
+  etag(): string {
+    let expired = 0;
+    for (const s of this.streams) expired += s.expirations;
+    const id = this.eventId();
+    return expired === 0 ? `W/"${id}"` : `W/"${id}~x${expired}"`;
+  }
+
   /** `{"a":{...},"b":{...}}`, rendered once per combination of stream versions. */
   streamsJson(): string {
     const versions = this.streams.map((s) => s.version);

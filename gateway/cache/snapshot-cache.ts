@@ -1,7 +1,7 @@
 import type { StreamConfig } from '../config/streams.ts';
 import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
 import { History } from './history.ts';
-import { decodeRecord } from './record-decoder.ts';
+import { decodeRecord, type RecordValidator } from './record-decoder.ts';
 import { StreamState, type TableEntry } from './stream-state.ts';
 import { type AppliedUpdate, type CacheObserver, NOOP_OBSERVER, type UpdateOp } from './types.ts';
 
@@ -10,6 +10,8 @@ export interface SnapshotCacheOptions {
   historySize: number;
   now?: () => number;
   observer?: CacheObserver;
+  /** Per stream name, the schema its values must match (streams without one accept any JSON). */
+  validators?: ReadonlyMap<string, RecordValidator>;
 }
 
 /** Receives every batch of applied updates, in apply order (the SSE hub). */
@@ -26,13 +28,16 @@ export class SnapshotCache implements RecordSink {
   readonly history: History;
   private readonly now: () => number;
   private readonly observer: CacheObserver;
+  private readonly validators: ReadonlyMap<string, RecordValidator>;
   private readonly listeners = new Set<UpdateListener>();
   private seq = 0;
-  private planned = false;
+  private readonly readyListeners = new Set<() => void>();
+  private announcedReady = false;
 
   constructor(opts: SnapshotCacheOptions) {
     this.now = opts.now ?? Date.now;
     this.observer = opts.observer ?? NOOP_OBSERVER;
+    this.validators = opts.validators ?? new Map();
     this.history = new History(opts.historySize);
     const streams = new Map<string, StreamState>();
     for (const cfg of [...opts.streams].sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -58,11 +63,20 @@ export class SnapshotCache implements RecordSink {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Called once, when isReady() first turns true. Readiness can arrive without any update (empty
+   * topics, or a bootstrap whose last records were skipped), so waiters cannot rely on onUpdates.
+   */
+  onReady(listener: () => void): () => void {
+    this.readyListeners.add(listener);
+    return () => this.readyListeners.delete(listener);
+  }
+
   plan(p: PartitionPlan): void {
     const s = this.byTopic.get(p.topic);
     if (!s) return;
     s.plan(p.partition, p.startOffset, p.highWatermark);
-    this.planned = true;
+    this.checkReady();
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
@@ -71,11 +85,20 @@ export class SnapshotCache implements RecordSink {
     return s.offsets[partition];
   }
 
-  /** True once every planned partition reached the high-water mark seen at start. */
+  /**
+   * True once every stream has its partitions planned (a topic has at least one) and each
+   * reached the high-water mark seen at start. A source plans topic by topic: until the last
+   * one is planned, the cache is not ready even if the planned ones are caught up.
+   */
   isReady(): boolean {
-    if (!this.planned) return false;
-    for (const s of this.streams.values()) if (!s.isCaughtUp()) return false;
+    for (const s of this.streams.values()) if (s.offsets.length === 0 || !s.isCaughtUp()) return false;
     return true;
+  }
+
+  private checkReady(): void {
+    if (this.announcedReady || !this.isReady()) return;
+    this.announcedReady = true;
+    for (const l of this.readyListeners) l();
   }
 
   apply(topic: string, partition: number, records: readonly SourceRecord[]): void {
@@ -87,7 +110,7 @@ export class SnapshotCache implements RecordSink {
     for (const rec of records) {
       // Replays after a reconnect or rebalance are dropped here: applying is idempotent by offset.
       if (rec.offset < s.offsets[partition]!) continue;
-      const decoded = decodeRecord(s.config, rec);
+      const decoded = decodeRecord(s.config, rec, this.validators.get(s.name));
       if (!decoded.ok) {
         this.observer.rejected(s.name, decoded.reason, rec, decoded.detail);
         s.advance(partition, rec.offset);
@@ -104,8 +127,10 @@ export class SnapshotCache implements RecordSink {
         }
         const json = `{"value":${valueJson},"createdAt":${createdAt}}`;
         s.table.set(key!, { key: key!, valueJson, createdAt, partition, offset: rec.offset, json });
-        s.advance(partition, rec.offset);
+        // Before advance(): an eviction's id must not claim the record that caused it, or a
+        // client cut between the two events would resume past the upsert.
         this.flushEvictions(s, partition, rec.offset, appliedAt, applied);
+        s.advance(partition, rec.offset);
         applied.push(this.record(s, 'upsert', key, valueJson, partition, rec.offset, createdAt, appliedAt));
       } else {
         const json = `{"key":${key === null ? 'null' : JSON.stringify(key)},"value":${valueJson},"createdAt":${createdAt}}`;
@@ -115,11 +140,14 @@ export class SnapshotCache implements RecordSink {
       }
     }
     this.emit(applied);
+    this.checkReady();
   }
 
   /**
    * Drops table rows past their TTL. Each becomes a `delete` update tagged with its partition's
-   * last applied offset, so clients that have not seen that offset get it on replay too.
+   * last applied offset. Expiry is clock-driven, not a record, so an event id cannot tell whether
+   * a client saw it: the partition's replay floor rises past the current position, and a resume
+   * from any id before the next record there gets a resync snapshot instead of a silent gap.
    */
   sweepExpired(): void {
     const applied: AppliedUpdate[] = [];
@@ -129,6 +157,8 @@ export class SnapshotCache implements RecordSink {
       s.table.purgeStale();
       for (const entry of s.pendingEvictions.splice(0)) {
         const offset = Math.max(s.offsets[entry.partition]! - 1, entry.offset);
+        s.raiseFloor(entry.partition, s.offsets[entry.partition]! + 1);
+        s.expirations++;
         s.touch();
         applied.push(
           this.record(s, 'delete', entry.key, null, entry.partition, offset, this.now(), appliedAt),

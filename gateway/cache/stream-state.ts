@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { StreamConfig } from '../config/streams.ts';
 import { streamPosition } from './event-id.ts';
-import { FeedRing } from './feed-ring.ts';
+import { FeedWindow } from './feed-window.ts';
 
 /** A table row: the value kept as its JSON text, and the row's snapshot form, built once. */
 export interface TableEntry {
@@ -39,9 +39,12 @@ export class StreamState {
   /** Per partition, the high-water mark seen at start (readiness). */
   readonly targets: number[] = [];
   readonly table: LRUCache<string, TableEntry> | null;
-  readonly feed: FeedRing<FeedItem> | null;
+  /** Newest maxItems, deterministic for a position across partitions (see FeedWindow). */
+  readonly feed: FeedWindow<FeedItem> | null;
   /** Bumped on every change of data or position. */
   version = 0;
+  /** Rows dropped by TTL since start: data changes that the position cannot show (see Selection.etag). */
+  expirations = 0;
   private pos = '';
   private rendered: { version: number; json: string } | null = null;
   /** Keys evicted for capacity during the current set(): turned into delete updates. */
@@ -58,7 +61,11 @@ export class StreamState {
     if (config.mode === 'table') {
       this.table = new LRUCache<string, TableEntry>({
         max: config.maxKeys,
-        ...(config.ttlMs > 0 ? { ttl: config.ttlMs, ttlAutopurge: false, updateAgeOnGet: false } : {}),
+        // ttlResolution 0: read the injected clock on every check (the default caches it for
+        // 1 ms of real time, so a sweep right after a clock step would miss expired rows).
+        ...(config.ttlMs > 0
+          ? { ttl: config.ttlMs, ttlAutopurge: false, updateAgeOnGet: false, ttlResolution: 0 }
+          : {}),
         perf: { now },
         dispose: (entry, _key, reason) => {
           if (reason === 'evict') {
@@ -73,7 +80,7 @@ export class StreamState {
       this.feed = null;
     } else {
       this.table = null;
-      this.feed = new FeedRing<FeedItem>(config.maxItems);
+      this.feed = new FeedWindow<FeedItem>(config.maxItems);
     }
   }
 

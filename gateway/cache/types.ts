@@ -1,3 +1,4 @@
+import type { SourceRecord } from '../source/types.ts';
 import type { StreamState } from './stream-state.ts';
 
 export type UpdateOp = 'upsert' | 'delete' | 'append';
@@ -27,7 +28,8 @@ export interface CacheObserver {
   rejected(
     stream: string,
     reason: string,
-    coords: { topic: string; partition: number; offset: number },
+    /** The record itself (coordinates, and key/value for a dead-letter copy). */
+    coords: { topic: string; partition: number; offset: number } & Partial<SourceRecord>,
     detail: string,
   ): void;
   evicted(stream: string, reason: 'capacity' | 'expired'): void;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { legacyRoutesSchema } from '../../legacy-adapter/config.ts';
+import { corsOriginsSchema, trustProxySchema } from '../security/security-config.ts';
 import { streamsSchema } from './streams.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -31,10 +33,67 @@ export const envSchema = z.object({
   MAX_STREAMS_PER_REQUEST: int(1, 64).default(16),
   DEMO_RATE: z.coerce.number().min(0).max(100_000).default(20),
   SHUTDOWN_DRAIN_MS: int(0, 600_000).default(10_000),
+  /** Processes sharing the port (node:cluster). Unset: one per core with Kafka, 1 on the demo feed. */
+  WORKERS: int(1, 256).optional(),
+  /** Open streams per process before new ones get 503 OVERLOADED (docs/deploy/README.md). */
+  MAX_STREAMS: int(1, 1_000_000).default(10_000),
+  /** Open streams per client address before 429 TOO_MANY_STREAMS_PER_CLIENT; 0: no cap. */
+  MAX_STREAMS_PER_IP: int(0, 1_000_000).default(0),
+  /** Mean event-loop delay above which new streams and polls are shed with 503; 0: never. */
+  MAX_EVENT_LOOP_LAG_MS: int(0, 60_000).default(200),
   /** Bearer token for every admin call. Unset: the admin API answers 401 to everyone. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Bearer token allowed to read admin state but not change it (403 on changes). */
   ADMIN_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** HMAC secret of stream tokens. Unset: streams and snapshots are public (docs/security.md). */
+  STREAM_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').max(1024).optional(),
+  /** The previous secret, still accepted while tokens minted with it expire (rotation). */
+  STREAM_TOKEN_SECRET_PREVIOUS: z.string().min(32, 'must be at least 32 characters').max(1024).optional(),
+  /** Comma-separated exact origins allowed cross-origin, with credentials. Unset: same-origin only. */
+  CORS_ORIGINS: corsOriginsSchema.optional(),
+  /** Requests per second per client address on everything but streams, probes and metrics; 0: off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
+  /** Requests a client address may make at once after a quiet spell. */
+  RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
+  /** Client addresses the rate limiter remembers (LRU; bounds its memory). */
+  RATE_LIMIT_MAX_CLIENTS: int(100, 10_000_000).default(100_000),
+  /** Longest request URL (414 beyond). */
+  MAX_URL_LENGTH: int(256, 65_536).default(8192),
+  /** Largest request line + headers (Node's maxHeaderSize; 431 beyond). */
+  MAX_HEADER_BYTES: int(1024, 1024 * 1024).default(16_384),
+  /** Which proxies' X-Forwarded-For to believe for the client address: hops or addresses/CIDRs. */
+  TRUST_PROXY: trustProxySchema.optional(),
+  /** Kafka topic (must exist) receiving a copy of every rejected record. Unset: none. */
+  DLQ_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name')
+    .optional(),
+  /** Compacted Kafka topic sharing the transport rollout rules between instances (created if missing). */
+  ROLLOUT_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name')
+    .default('switchyard.rollout'),
+  /** Share of client kits (0-100 %) told to stream until rollout rules are first published. */
+  ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
+  /** Base URL of the legacy polling backend (legacy routes proxy to it). */
+  LEGACY_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://legacy:8081' })
+    .optional(),
+  /** The most a proxied legacy request may take, end to end, before a 504. */
+  LEGACY_TIMEOUT_MS: int(100, 120_000).default(5000),
+  /** Fraction (0..1) of requests on a `shadow` route that are also rendered and compared. */
+  LEGACY_SHADOW_SAMPLE: z.coerce.number().min(0).max(1).default(0.1),
+  /** At most this many shadow comparisons per second (the CPU budget of shadow mode). */
+  LEGACY_SHADOW_MAX_PER_SECOND: int(1, 10_000).default(20),
+  /** A `serve` route falls back to the backend when the source is silent for longer. */
+  LEGACY_STALE_LIMIT_MS: int(1000, 3_600_000).default(30_000),
+  /** Legacy bodies larger than this are not buffered for comparison (counted as legacy_error). */
+  LEGACY_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** `name:path:mode[:contract],...` or a JSON array; `none` for no routes. */
+  LEGACY_ROUTES: legacyRoutesSchema.optional(),
+  /** The demo's in-process reference backend: its port and refresh cadence. */
+  LEGACY_DEMO_PORT: int(0, 65535).default(8081),
+  LEGACY_DEMO_REFRESH_MS: int(100, 3_600_000).default(10_000),
 });
 
 export type EnvInput = z.input<typeof envSchema>;

@@ -23,9 +23,16 @@ export const streamSchema = z
       .default(256 * 1024),
     /**
      * Where the record's creation time comes from: the Kafka record timestamp (default) or a
-     * top-level numeric (epoch ms) or ISO-8601 string field of the JSON value.
+     * top-level numeric (epoch ms) or ISO-8601 string field of the JSON value (date-times need
+     * `Z` or an offset). A record without the field keeps its Kafka timestamp; one whose field
+     * is not a timestamp is skipped and counted (`bad_timestamp`).
      */
     timestampField: z.string().min(1).max(64).optional(),
+    /**
+     * Path of a JSON Schema file (a checked subset: gateway/security/record-schema.ts) every
+     * value must match; records that do not are skipped and counted (`schema`), never served.
+     */
+    schema: z.string().min(1).max(1024).optional(),
   })
   .strict();
 

@@ -14,7 +14,8 @@ export function sendVersioned(
   body: VersionedBody,
 ): { status: number; bytes: number } {
   res.setHeader('ETag', body.etag);
-  res.setHeader('Vary', 'Accept-Encoding');
+  // Appended, not set: CORS may already vary on Origin.
+  res.vary('Accept-Encoding');
   if (etagMatches(req.get('if-none-match'), body.etag)) {
     res.status(304).end();
     return { status: 304, bytes: 0 };

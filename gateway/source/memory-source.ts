@@ -44,6 +44,8 @@ export class MemorySource implements RecordSource {
 
   async start(sink: RecordSink): Promise<void> {
     this.sink = sink;
+    // Everything logged so far is delivered below, as a bootstrap: not again on the next tick.
+    this.pending = [];
     for (const s of this.streams) {
       const parts = this.logs.get(s.topic)!;
       parts.forEach((log, partition) => {

@@ -71,7 +71,9 @@ export function encodeData(data: string): string {
 
 /** A `retry:` field; non-integers are floored, negatives rejected. */
 export function encodeRetry(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) throw new RangeError('SSE retry must be a non-negative number');
+  // Past 2^53 a number prints as `1e+21`, which is not the digits-only value the spec requires.
+  if (!Number.isFinite(ms) || ms < 0 || ms > Number.MAX_SAFE_INTEGER)
+    throw new RangeError('SSE retry must be a non-negative number of ms below 2^53');
   return `retry: ${Math.floor(ms)}\n`;
 }
 

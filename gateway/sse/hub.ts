@@ -2,6 +2,7 @@ import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { AppliedUpdate } from '../cache/types.ts';
 import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
+import { SharedChunk } from './shared-chunk.ts';
 import type { FramedEvent, Subscriber } from './subscriber.ts';
 
 /** Subscribers sharing one Selection, and the position last announced to them. */
@@ -19,7 +20,7 @@ export interface HubOptions {
   now?: () => number;
 }
 
-const HEARTBEAT = encodeComment('');
+const HEARTBEAT = new SharedChunk(encodeComment(''));
 
 /**
  * Fan-out of applied updates to SSE subscribers. Updates applied in one tick are sent together:
@@ -35,6 +36,7 @@ export class SseHub {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeReady: () => void;
   private count = 0;
   private readonly waiters = new Set<() => void>();
 
@@ -44,6 +46,10 @@ export class SseHub {
   ) {
     this.now = opts.now ?? Date.now;
     this.unsubscribe = cache.onUpdates((u) => this.enqueue(u));
+    // Streams held open before readiness wait in waitUntil(); readiness may come with no update.
+    this.unsubscribeReady = cache.onReady(() => {
+      for (const w of this.waiters) w();
+    });
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -80,7 +86,10 @@ export class SseHub {
     yield* this.joining;
   }
 
-  /** Resolves at the next flush after which `done()` is true, or after `timeoutMs`; returns done(). */
+  /**
+   * Resolves at the next flush (or readiness) after which `done()` is true, or after `timeoutMs`;
+   * returns done().
+   */
   waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
     if (done()) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -103,13 +112,14 @@ export class SseHub {
 
   /** Sends the same control event to every client (e.g. a transport switch). */
   broadcast(event: string, json: string): void {
-    const chunk = encodeJsonEvent(event, undefined, json);
+    const chunk = new SharedChunk(encodeJsonEvent(event, undefined, json));
     for (const sub of this.subscribers()) sub.sendIfIdle(chunk);
   }
 
   close(): void {
     clearInterval(this.heartbeat);
     this.unsubscribe();
+    this.unsubscribeReady();
   }
 
   /** A retry hint spread over [0.5, 1.5) x base, so reconnects after a blip do not synchronise. */
@@ -160,7 +170,9 @@ export class SseHub {
       this.opts.onDelivered?.(u, members.size, now);
     }
     if (events.length === 0) return;
-    for (const sub of members) sub.send(chunk, events);
+    // Encoded (and chunk-framed) once, the same Buffer for every member.
+    const shared = new SharedChunk(chunk);
+    for (const sub of members) sub.send(shared, events);
   }
 
   private beat(): void {

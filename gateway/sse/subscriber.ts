@@ -1,7 +1,12 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Selection } from '../cache/selection.ts';
 import type { ErrorCode } from '../errors.ts';
 import { encodeJsonEvent } from './encoder.ts';
+import type { SharedChunk } from './shared-chunk.ts';
+
+/** How long an ended stream may take to hand its last bytes to the kernel before it is destroyed. */
+export const END_GRACE_MS = 2000;
 
 /** One framed event as a slow client may need to queue it. */
 export interface FramedEvent {
@@ -19,12 +24,14 @@ export interface SubscriberHooks {
 
 /**
  * The I/O edge of one SSE client. Slow-client policy (explicit, per docs/protocol.md):
- * - while the socket accepts writes, each batch is written at once;
- * - when `write()` returns false the client is paused: events queue in a bounded map where
- *   table updates conflate to the newest value per key; `drain` flushes the queue in one write;
- * - past `maxBufferedBytes` (socket buffer + queue, beyond the initial snapshot) the client is
- *   sent a final `error` event with code SLOW_CONSUMER and disconnected, so one client that never
- *   reads cannot grow the process's memory or delay anyone else.
+ * - while the socket accepts writes, each batch is written at once, whatever its size (a burst
+ *   larger than the limit must not cut a client that reads fast);
+ * - when `write()` returns false the client is paused: events queue in a map where table
+ *   updates conflate to the newest value per key; `drain` flushes the queue in one write;
+ * - once the queue holds more than `maxBufferedBytes`, the client is sent a final `error` event
+ *   with code SLOW_CONSUMER and disconnected. So a client costs the process at most one write in
+ *   flight (the initial write, one batch or one queue flush) plus `maxBufferedBytes` of queue:
+ *   one that never reads cannot grow memory or delay anyone else.
  */
 export class Subscriber {
   private paused = false;
@@ -32,8 +39,10 @@ export class Subscriber {
   private pending: Map<string | number, string> | null = null;
   private pendingBytes = 0;
   private seq = 0;
-  /** Bytes of the initial snapshot, which do not count against the slow-client limit. */
-  private slack = 0;
+  /** Shared chunks go straight to the socket once the head is out (null: through `res.write`). */
+  private readonly socket: Socket | null;
+  /** Whether the response uses chunked transfer encoding (HTTP/1.1) or raw bytes (HTTP/1.0). */
+  private readonly chunkedWire: boolean;
 
   constructor(
     readonly res: ServerResponse,
@@ -42,9 +51,17 @@ export class Subscriber {
     private readonly hooks: SubscriberHooks,
     /** Client address, for per-IP accounting. */
     readonly ip: string,
+    /** The kit's client id (`?clientId=`), for rollout control events; null when absent or malformed. */
+    readonly clientId: string | null = null,
   ) {
-    res.on('drain', this.onDrain);
     res.on('close', this.onClose);
+    // Not for HEAD (no body may follow) nor a response not yet on its socket (pipelining).
+    const sock = res.headersSent && res.req?.method !== 'HEAD' ? res.socket : null;
+    this.socket = sock && !sock.destroyed ? sock : null;
+    this.chunkedWire = res.chunkedEncoding === true;
+    // Raw writes fill the socket without the response knowing, so its 'drain' would not fire;
+    // the socket's fires for those and for res.write alike (it writes to the same socket).
+    (this.socket ?? res).on('drain', this.onDrain);
   }
 
   get isOpen(): boolean {
@@ -55,18 +72,16 @@ export class Subscriber {
     return this.paused;
   }
 
-  /** The first write (retry hint, snapshot or replay): its size is exempt from the limit. */
+  /** The first write (retry hint, snapshot or replay): a write in flight, like any batch. */
   writeInitial(chunk: string): void {
-    this.slack = Buffer.byteLength(chunk);
     if (!this.res.write(chunk)) this.paused = true;
   }
 
   /** Writes a batch: `chunk` is the concatenation of `events`, shared by every client of the selection. */
-  send(chunk: string, events: readonly FramedEvent[]): void {
+  send(chunk: string | SharedChunk, events: readonly FramedEvent[]): void {
     if (this.closed) return;
     if (!this.paused) {
-      if (!this.res.write(chunk)) this.paused = true;
-      if (this.res.writableLength > this.maxBufferedBytes + this.slack) this.disconnectSlow();
+      if (!this.write(chunk)) this.paused = true;
       return;
     }
     this.pending ??= new Map();
@@ -76,20 +91,29 @@ export class Subscriber {
       const old = this.pending.get(key);
       if (old !== undefined) {
         this.pending.delete(key);
-        this.pendingBytes -= old.length;
+        this.pendingBytes -= Buffer.byteLength(old);
         conflated++;
       }
       this.pending.set(key, ev.text);
-      this.pendingBytes += ev.text.length;
+      this.pendingBytes += Buffer.byteLength(ev.text);
     }
     if (conflated > 0) this.hooks.onConflated(conflated);
-    if (this.res.writableLength + this.pendingBytes > this.maxBufferedBytes + this.slack)
-      this.disconnectSlow();
+    if (this.pendingBytes > this.maxBufferedBytes) this.disconnectSlow();
   }
 
   /** Heartbeats and control events: skipped while paused (a paused client is not idle). */
-  sendIfIdle(chunk: string): void {
-    if (!this.closed && !this.paused) this.res.write(chunk);
+  sendIfIdle(chunk: string | SharedChunk): void {
+    if (!this.closed && !this.paused && !this.write(chunk)) this.paused = true;
+  }
+
+  /** One write: a shared chunk's bytes (framed once for all clients) go to the socket directly. */
+  private write(chunk: string | SharedChunk): boolean {
+    if (typeof chunk === 'string') return this.res.write(chunk);
+    const sock = this.socket;
+    if (sock === null) return this.res.write(chunk.text);
+    // A socket that is going away: its close hook ends this subscriber.
+    if (!sock.writable) return true;
+    return sock.write(this.chunkedWire ? chunk.chunked : chunk.bytes);
   }
 
   /** Ends the stream with a final event (e.g. shutdown or error) and closes it. */
@@ -97,9 +121,14 @@ export class Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.pending = null;
+    this.socket?.off('drain', this.onDrain);
     this.res.end(finalChunk);
-    // A client that never reads would keep the socket (and its buffer) forever: cut it.
-    if (this.res.writableLength > 0) setTimeout(() => this.res.destroy(), 2000).unref();
+    // A client that never reads would keep the socket (and its buffer) forever: cut it, unless
+    // everything (the final event included) reached the kernel by then ('finish').
+    if (this.res.writableLength > 0) {
+      const cut = setTimeout(() => this.res.destroy(), END_GRACE_MS).unref();
+      this.res.once('finish', () => clearTimeout(cut));
+    }
     this.hooks.onClose(this);
   }
 
@@ -129,6 +158,7 @@ export class Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.pending = null;
+    this.socket?.off('drain', this.onDrain);
     this.hooks.onClose(this);
   };
 }
