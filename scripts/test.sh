@@ -33,4 +33,4 @@ echo "[switchyard] ${brokers_line}; running ${#files[@]} test files" >&2
 
 mkdir -p test-artifacts
 # One file at a time: some tests restart the shared broker or measure memory.
-node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 "${files[@]}"
+node --import tsx --test --test-force-exit --test-reporter=spec --test-concurrency=1 --test-timeout=300000 "${files[@]}"
