@@ -8,8 +8,23 @@ export const LATENCY_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 12.5, 15, 20, 30, 60,
 ];
 
-/** Endpoints as a closed set: no label ever takes a client-supplied value. */
-export type Endpoint = 'snapshot' | 'stream' | 'legacy' | 'telemetry' | 'transport' | 'admin' | 'other';
+/**
+ * Endpoints as a closed set: no label ever takes a client-supplied value. The request counters
+ * are kept by one middleware (`http-metrics.ts`), which classifies known paths; a router serving
+ * other paths (legacy contracts, rollout...) tags its responses with `tagEndpoint(res, ...)`.
+ */
+export type Endpoint =
+  | 'snapshot'
+  | 'stream'
+  | 'legacy'
+  | 'telemetry'
+  | 'transport'
+  | 'admin'
+  | 'stats'
+  | 'compare'
+  | 'metrics'
+  | 'health'
+  | 'other';
 export type Transport = 'sse' | 'poll';
 
 /**
@@ -20,6 +35,7 @@ export type Transport = 'sse' | 'poll';
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly sseConnections: Gauge;
+  readonly pollers: Gauge;
   readonly sseConnects: Counter<'kind'>;
   readonly sseDisconnects: Counter<'reason'>;
   readonly requests: Counter<'endpoint' | 'status'>;
@@ -36,6 +52,12 @@ export class GatewayMetrics {
   readonly sourceStaleness: Gauge;
   readonly consumerLag: Gauge<'stream'>;
   readonly ready: Gauge;
+  readonly transportDecisions: Counter<'transport' | 'reason'>;
+  readonly controlEvents: Counter<'reason'>;
+  readonly rolloutPercent: Gauge;
+  readonly rolloutKillSwitch: Gauge;
+  readonly telemetrySamples: Counter<'transport' | 'outcome'>;
+  readonly telemetryBatches: Counter<'outcome'>;
   /** Run before each scrape to set gauges computed from live state (nothing on the hot path). */
   readonly beforeScrape: Array<() => void> = [];
 
@@ -54,6 +76,11 @@ export class GatewayMetrics {
       help: 'Open SSE streams.',
       registers,
     });
+    this.pollers = new Gauge({
+      name: 'switchyard_pollers',
+      help: 'Distinct polling clients seen in the last poll interval (estimate; see docs/observability.md).',
+      registers,
+    });
     this.sseConnects = new Counter({
       name: 'switchyard_sse_connects_total',
       help: 'SSE connections by how they started: fresh snapshot, replay of missed updates, or resync.',
@@ -68,13 +95,13 @@ export class GatewayMetrics {
     });
     this.requests = new Counter({
       name: 'switchyard_http_requests_total',
-      help: 'HTTP requests by endpoint and status (304s included).',
+      help: 'HTTP responses by endpoint and status (304s included; 0: client left before an answer).',
       labelNames: ['endpoint', 'status'],
       registers,
     });
     this.responseBytes = new Counter({
       name: 'switchyard_http_response_bytes_total',
-      help: 'Body bytes sent by endpoint (after compression).',
+      help: 'Bytes written to clients by endpoint (headers and body, after compression; streams while open).',
       labelNames: ['endpoint'],
       registers,
     });
@@ -115,7 +142,7 @@ export class GatewayMetrics {
     });
     this.deliveryLatency = new Histogram({
       name: 'switchyard_delivery_latency_seconds',
-      help: 'Record creation -> written to clients, per transport (server side).',
+      help: 'Record creation -> sent to clients, per transport (sse: written to the stream; poll: first poll response carrying it).',
       labelNames: ['transport'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -144,5 +171,39 @@ export class GatewayMetrics {
       registers,
     });
     this.ready = new Gauge({ name: 'switchyard_ready', help: '1 when /readyz answers 200.', registers });
+    this.transportDecisions = new Counter({
+      name: 'switchyard_transport_decisions_total',
+      help: 'Answers of GET /v1/transport by transport and reason (rollout, allow_list, kill_switch...).',
+      labelNames: ['transport', 'reason'],
+      registers,
+    });
+    this.controlEvents = new Counter({
+      name: 'switchyard_rollout_control_events_total',
+      help: 'Control events telling a streaming client kit to switch to polling, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.rolloutPercent = new Gauge({
+      name: 'switchyard_rollout_percent',
+      help: 'Share of client ids the rollout rules in force send to SSE (0 while the kill switch is on).',
+      registers,
+    });
+    this.rolloutKillSwitch = new Gauge({
+      name: 'switchyard_rollout_kill_switch',
+      help: '1 while the rollout kill switch sends every client to polling.',
+      registers,
+    });
+    this.telemetrySamples = new Counter({
+      name: 'switchyard_telemetry_samples_total',
+      help: 'Client latency samples received: accepted as sent, clipped into range, or dropped over budget.',
+      labelNames: ['transport', 'outcome'],
+      registers,
+    });
+    this.telemetryBatches = new Counter({
+      name: 'switchyard_telemetry_batches_total',
+      help: 'POST /v1/telemetry batches by outcome (accepted, invalid, too_large, rate_limited).',
+      labelNames: ['outcome'],
+      registers,
+    });
   }
 }

@@ -1,0 +1,132 @@
+import { formatLatency } from './panel.js';
+import uPlot from './uPlot.esm.js';
+
+const POINTS = 180;
+const POLL = '#f59e0b';
+const SSE = '#38bdf8';
+
+const QUANTILES = [
+  ['p50', 2.5, []],
+  ['p95', 1.5, [6, 4]],
+  ['p99', 1, [2, 4]],
+];
+
+function series(label, color) {
+  return QUANTILES.map(([q, width, dash]) => ({
+    label: `${label} ${q}`,
+    stroke: color,
+    width,
+    dash,
+    spanGaps: true,
+    value: (_u, v) => formatLatency(v),
+  }));
+}
+
+/** Log axis ticks as "1 ms", "10 ms", "1 s"... */
+function tickLabel(ms) {
+  if (ms === null) return null;
+  if (ms < 1) return `${ms} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * The gateway's own latency figures (GET /v1/stats/latency: the histograms of /metrics) as
+ * percentile tiles, a one-line verdict, and p50/p95/p99 per transport over time.
+ */
+export class LatencyView {
+  constructor(doc) {
+    this.doc = doc;
+    this.data = [[], [], [], [], [], [], []];
+    const el = doc.getElementById('chart');
+    this.el = el;
+    this.plot = new uPlot(
+      {
+        width: Math.max(300, el.clientWidth),
+        height: 250,
+        legend: { live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true }, y: { distr: 3, log: 10 } },
+        axes: [
+          { stroke: '#9aa5ba', grid: { stroke: '#2a3347' }, ticks: { stroke: '#2a3347' } },
+          {
+            stroke: '#9aa5ba',
+            grid: { stroke: '#2a3347' },
+            ticks: { stroke: '#2a3347' },
+            size: 60,
+            values: (_u, ticks) => ticks.map(tickLabel),
+          },
+        ],
+        series: [{}, ...series('Polling', POLL), ...series('SSE', SSE)],
+      },
+      this.data,
+      el,
+    );
+    window.addEventListener('resize', () =>
+      this.plot.setSize({ width: Math.max(300, el.clientWidth), height: 250 }),
+    );
+  }
+
+  async refresh() {
+    const res = await fetch('/v1/stats/latency', { cache: 'no-store' });
+    if (!res.ok) throw new Error(`stats: HTTP ${res.status}`);
+    const s = await res.json();
+    const pick = (name) => (s.recent[name].count > 0 ? s.recent[name] : s.total[name]);
+    const poll = pick('poll');
+    const sse = pick('sse');
+    this.tiles('poll', poll);
+    this.tiles('sse', sse);
+    this.headline(poll, sse, s.pollIntervalMs);
+    this.doc.getElementById('window').textContent =
+      s.windowSeconds === null ? 'time since the gateway started' : `last ${Math.round(s.windowSeconds)} s`;
+    const ms = (v) => (v === null ? null : Math.max(0.05, v * 1000));
+    const row = [
+      s.serverTime / 1000,
+      ms(poll.p50),
+      ms(poll.p95),
+      ms(poll.p99),
+      ms(sse.p50),
+      ms(sse.p95),
+      ms(sse.p99),
+    ];
+    row.forEach((v, i) => {
+      this.data[i].push(v);
+      if (this.data[i].length > POINTS) this.data[i].shift();
+    });
+    this.plot.setData(this.data);
+  }
+
+  tiles(name, q) {
+    for (const k of ['p50', 'p95', 'p99'])
+      this.doc.getElementById(`${name}-${k}`).textContent = formatLatency(q[k] === null ? null : q[k] * 1000);
+    this.doc.getElementById(`${name}-count`).textContent =
+      q.count > 0 ? `${q.count.toLocaleString('en-US')} deliveries measured` : 'no deliveries measured yet';
+  }
+
+  headline(poll, sse, intervalMs) {
+    const el = this.doc.getElementById('headline');
+    el.replaceChildren();
+    const span = (cls, text) => {
+      const s = this.doc.createElement('span');
+      s.className = cls;
+      s.textContent = text;
+      return s;
+    };
+    if (poll.p50 === null || sse.p50 === null) {
+      el.append(
+        poll.p50 === null
+          ? `Polling has no figure until a client polls twice (every ${formatLatency(intervalMs)}): the first poll only loads the page.`
+          : 'Waiting for the first update over SSE…',
+      );
+      return;
+    }
+    const ratio = poll.p50 / Math.max(sse.p50, 1e-6);
+    el.append(
+      'Half of the updates reach SSE clients within ',
+      span('sse-text', formatLatency(sse.p50 * 1000)),
+      ' and polling clients within ',
+      span('poll-text', formatLatency(poll.p50 * 1000)),
+      `: SSE is ${ratio >= 10 ? Math.round(ratio).toLocaleString('en-US') : ratio.toFixed(1)}× sooner.`,
+    );
+  }
+}

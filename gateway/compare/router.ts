@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Router as createRouter, type Response, type Router } from 'express';
+import type { GatewayContext } from '../context.ts';
+import { GatewayError } from '../errors.ts';
+import { htmlSecurityHeaders } from '../security/security-headers.ts';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+interface Asset {
+  readonly body: Buffer;
+  readonly type: string;
+  readonly etag: string;
+}
+
+/** The page's files and uPlot's, read once at start (a few hundred KB, served from memory). */
+function loadAssets(): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  const add = (name: string, path: string): void => {
+    const body = readFileSync(path);
+    const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
+    assets.set(name, { body, type: TYPES[extname(name)] ?? 'application/octet-stream', etag });
+  };
+  const own = join(dirname(fileURLToPath(import.meta.url)), 'assets');
+  for (const name of readdirSync(own)) if (TYPES[extname(name)]) add(name, join(own, name));
+  const uplot = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'));
+  add('uPlot.esm.js', join(uplot, 'uPlot.esm.js'));
+  add('uPlot.min.css', join(uplot, 'uPlot.min.css'));
+  return assets;
+}
+
+/**
+ * `/compare`: polling and SSE side by side on the demo's data, with the gateway's latency
+ * percentiles under them. Routes: `GET /compare` (the page), `GET /compare/assets/<file>`,
+ * `GET /compare/config.json` (poll interval, which streams to draw, server time).
+ */
+export function compareRouter(ctx: GatewayContext): Router {
+  const assets = loadAssets();
+  const router = createRouter();
+  // The gateway's one policy for HTML pages: own scripts and styles only, no inline script.
+  router.use('/compare', htmlSecurityHeaders());
+  const send = (res: Response, ifNoneMatch: string | undefined, asset: Asset): void => {
+    res.setHeader('Content-Type', asset.type);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('ETag', asset.etag);
+    if (ifNoneMatch === asset.etag) {
+      res.status(304).end();
+      return;
+    }
+    res.setHeader('Content-Length', String(asset.body.length));
+    res.status(200).end(asset.body);
+  };
+  router.get(['/compare', '/compare/'], (req, res) =>
+    send(res, req.get('if-none-match'), assets.get('index.html')!),
+  );
+  router.get('/compare/assets/:name', (req, res, next) => {
+    const asset = assets.get(String(req.params.name));
+    if (!asset || req.params.name === 'index.html') return next(new GatewayError('NOT_FOUND'));
+    send(res, req.get('if-none-match'), asset);
+  });
+  router.get('/compare/config.json', (_req, res) => {
+    const streams = [...ctx.cache.streams.values()];
+    const pick = (mode: 'feed' | 'table', preferred: string): string | null =>
+      (streams.find((s) => s.name === preferred && s.mode === mode) ?? streams.find((s) => s.mode === mode))
+        ?.name ?? null;
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({
+      serverTime: ctx.now(),
+      pollIntervalMs: ctx.config.pollIntervalMs,
+      feed: pick('feed', 'orders'),
+      table: pick('table', 'totals'),
+    });
+  });
+  return router;
+}

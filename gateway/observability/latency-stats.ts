@@ -1,0 +1,99 @@
+import type { GatewayMetrics } from './metrics.ts';
+import { type BucketSeries, histogramQuantile, readBuckets, subtractSeries } from './quantiles.ts';
+
+/** The latency series summarised, and the histogram each comes from. */
+export const LATENCY_SERIES = ['poll', 'sse', 'ingest', 'clientPoll', 'clientSse'] as const;
+export type LatencySeriesName = (typeof LATENCY_SERIES)[number];
+
+export interface SeriesSummary {
+  /** Observations in the period. */
+  count: number;
+  /** Mean, p50, p95 and p99 in seconds (null without observations). */
+  mean: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** The body of `GET /v1/stats/latency`. */
+export interface LatencySummary {
+  serverTime: number;
+  unit: 'seconds';
+  /** Length of the recent period, or null while the gateway has not been asked long enough (since start). */
+  windowSeconds: number | null;
+  /** Recent period (about the last `windowSeconds`), per series. */
+  recent: Record<LatencySeriesName, SeriesSummary>;
+  /** Since the gateway started, per series. */
+  total: Record<LatencySeriesName, SeriesSummary>;
+}
+
+type Snapshot = { t: number; series: Map<LatencySeriesName, BucketSeries> };
+
+/**
+ * Summarises the latency histograms of /metrics per transport, with quantiles estimated from
+ * the bucket counts as PromQL's histogram_quantile does, over a recent window (the difference
+ * between now and a bucket snapshot about `windowMs` old: like `rate(...[1m])`) and since
+ * start. Snapshots are taken when asked, at most one per second, and only those the window
+ * needs are kept: no timer, bounded memory.
+ */
+export class LatencyStats {
+  private snapshots: Snapshot[] = [];
+
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    private readonly now: () => number,
+    readonly windowMs = 60_000,
+  ) {}
+
+  async summary(): Promise<LatencySummary> {
+    const t = this.now();
+    const current = await this.read();
+    const last = this.snapshots[this.snapshots.length - 1];
+    if (!last || t - last.t >= 1000) this.snapshots.push({ t, series: current });
+    // Base: the newest snapshot at least a window old; older ones are no longer needed.
+    let base: Snapshot | undefined;
+    for (const s of this.snapshots) if (s.t <= t - this.windowMs) base = s;
+    if (base) this.snapshots = this.snapshots.filter((s) => s.t >= base.t);
+    const recent = {} as Record<LatencySeriesName, SeriesSummary>;
+    const total = {} as Record<LatencySeriesName, SeriesSummary>;
+    for (const name of LATENCY_SERIES) {
+      const cur = current.get(name);
+      total[name] = summarise(cur);
+      recent[name] = summarise(cur && subtractSeries(cur, base?.series.get(name)));
+    }
+    return {
+      serverTime: t,
+      unit: 'seconds',
+      windowSeconds: base ? Math.round((t - base.t) / 100) / 10 : null,
+      recent,
+      total,
+    };
+  }
+
+  private async read(): Promise<Map<LatencySeriesName, BucketSeries>> {
+    const m = this.metrics;
+    const transport = (prefix: 'client' | '') => (l: { transport?: string | number }) => {
+      if (l.transport === 'poll') return prefix ? 'clientPoll' : 'poll';
+      if (l.transport === 'sse') return prefix ? 'clientSse' : 'sse';
+      return null;
+    };
+    const [delivery, client, ingest] = await Promise.all([
+      readBuckets(m.deliveryLatency, transport('')),
+      readBuckets(m.clientLatency, transport('client')),
+      readBuckets(m.ingestLatency, () => 'ingest'),
+    ]);
+    return new Map([...delivery, ...client, ...ingest]) as Map<LatencySeriesName, BucketSeries>;
+  }
+}
+
+function summarise(s: BucketSeries | undefined): SeriesSummary {
+  const count = s ? (s.cumulative[s.cumulative.length - 1] ?? 0) : 0;
+  if (!s || count === 0) return { count: 0, mean: null, p50: null, p95: null, p99: null };
+  return {
+    count,
+    mean: s.sum / count,
+    p50: histogramQuantile(0.5, s),
+    p95: histogramQuantile(0.95, s),
+    p99: histogramQuantile(0.99, s),
+  };
+}
