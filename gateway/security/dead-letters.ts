@@ -1,0 +1,73 @@
+import type { Config } from '../config/load.ts';
+import type { GatewayContext } from '../context.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+import type { SourceRecord } from '../source/types.ts';
+import { DeadLetterQueue, kafkaDeadLetterSender } from './dead-letter-queue.ts';
+import { securityMetrics } from './security-metrics.ts';
+
+/** Where the cache observer hands rejected records (the Kafka edge of DLQ_TOPIC). */
+export interface DeadLetterSink {
+  offer(stream: string, reason: string, detail: string, rec: Partial<SourceRecord>): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The dead-letter sink of a gateway, or null when DLQ_TOPIC is unset or there is no Kafka
+ * source. Key and value are copied when queued, so a queued letter never pins a whole fetch buffer.
+ */
+export function createDeadLetters(
+  config: Config,
+  logger: Logger,
+  metrics: GatewayMetrics,
+): DeadLetterSink | null {
+  const topic = config.security.dlqTopic;
+  if (topic === null || config.kafka === null) return null;
+  const log = logger.child({ component: 'dead-letters', dlqTopic: topic });
+  const sender = kafkaDeadLetterSender({
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    topic,
+    connectTimeoutMs: config.kafka.connectTimeoutMs,
+  });
+  const counter = securityMetrics(metrics).deadLetters;
+  const queue = new DeadLetterQueue({
+    send: sender.send,
+    logger: log,
+    maxRetryMs: config.kafka.maxRetryMs,
+    onResult: (result, n) => counter.inc({ result }, n),
+  });
+  return {
+    offer(stream, reason, detail, rec) {
+      queue.offer({
+        stream,
+        reason,
+        detail,
+        topic: rec.topic ?? '',
+        partition: rec.partition ?? -1,
+        offset: rec.offset ?? -1,
+        key: rec.key ? Buffer.from(rec.key) : null,
+        value: rec.value ? Buffer.from(rec.value) : null,
+        timestamp: rec.timestamp ?? 0,
+      });
+    },
+    async stop() {
+      await queue.stop();
+      await sender.close();
+    },
+  };
+}
+
+const sinks = new WeakMap<GatewayContext, DeadLetterSink>();
+
+/** Ties a sink to its gateway so stopGateway() can flush and close it. */
+export function attachDeadLetters(ctx: GatewayContext, sink: DeadLetterSink | null): void {
+  if (sink) sinks.set(ctx, sink);
+}
+
+/** Flushes (bounded) and closes the gateway's dead-letter producer, if any. Idempotent. */
+export async function stopDeadLetters(ctx: GatewayContext): Promise<void> {
+  const sink = sinks.get(ctx);
+  sinks.delete(ctx);
+  await sink?.stop();
+}

@@ -1,0 +1,44 @@
+import type { RequestHandler } from 'express';
+import type { GatewayContext } from '../context.ts';
+import { GatewayError } from '../errors.ts';
+import { clientIp, jitteredSeconds } from '../http/request-utils.ts';
+import { clientKey, RateLimiter } from './rate-limiter.ts';
+import { securityMetrics } from './security-metrics.ts';
+
+/**
+ * Paths the request-rate limit does not apply to: probes and scrapes (orchestrators and
+ * Prometheus poll them from one address), and stream connects, which are bounded by the
+ * open-stream caps instead (gateway/overload).
+ */
+export const RATE_LIMIT_EXEMPT = new Set(['/healthz', '/readyz', '/metrics', '/v1/stream']);
+
+/**
+ * Per-IP token-bucket limit on every other endpoint (polling, legacy routes, admin, telemetry,
+ * pages): past it, 429 RATE_LIMITED with a `Retry-After` spread over [wait, 2 x wait), so the
+ * refused clients do not all come back in the same second. RATE_LIMIT_PER_SECOND=0 turns it off.
+ */
+export function rateLimitMiddleware(ctx: GatewayContext): RequestHandler {
+  const { perSecond, burst, maxClients } = ctx.config.security.rateLimit;
+  if (perSecond <= 0) return (_req, _res, next) => next();
+  const limiter = new RateLimiter({ perSecond, burst, maxClients, now: ctx.now });
+  const limited = securityMetrics(ctx.metrics).rateLimited;
+  // Behind a proxy without TRUST_PROXY every client shares the proxy's bucket: say so, once.
+  let warned = ctx.config.security.trustProxy !== false;
+  return (req, _res, next) => {
+    if (RATE_LIMIT_EXEMPT.has(req.path)) return next();
+    if (!warned && req.headers['x-forwarded-for'] !== undefined) {
+      warned = true;
+      ctx.logger.warn(
+        { proxy: clientIp(req) },
+        'requests carry X-Forwarded-For but TRUST_PROXY is unset: per-IP limits count the proxy as one client',
+      );
+    }
+    const waitMs = limiter.take(clientKey(clientIp(req)));
+    if (waitMs === 0) return next();
+    limited.inc();
+    const base = Math.max(1, Math.ceil(waitMs / 1000));
+    next(
+      new GatewayError('RATE_LIMITED', undefined, { retryAfterSeconds: jitteredSeconds(base, ctx.random) }),
+    );
+  };
+}

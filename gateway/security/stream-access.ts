@@ -1,0 +1,101 @@
+import type { Request } from 'express';
+import type { GatewayContext } from '../context.ts';
+import { GatewayError } from '../errors.ts';
+import { queryString } from '../http/request-utils.ts';
+import type { Subscriber } from '../sse/subscriber.ts';
+import { readCookie } from './cookies.ts';
+import { ExpiryWatch } from './expiry-watch.ts';
+import { securityMetrics } from './security-metrics.ts';
+import {
+  deniedStreams,
+  MAX_TOKEN_LENGTH,
+  type StreamTokenClaims,
+  verifyStreamToken,
+} from './stream-token.ts';
+
+/** Cookie carrying a stream token (pages on the same site; EventSource sends cookies, not headers). */
+export const STREAM_TOKEN_COOKIE = 'switchyard_token';
+/** Query parameter carrying a stream token (cross-site embeds; takes precedence over the cookie). */
+export const ACCESS_TOKEN_PARAM = 'access_token';
+
+/** What a request may read. `expiresAt` null: no expiry (streams are public). */
+export interface StreamGrant {
+  readonly expiresAt: number | null;
+  /** Throws FORBIDDEN unless every one of `names` is open to this grant. */
+  assertAllows(names: readonly string[]): void;
+}
+
+const PUBLIC: StreamGrant = { expiresAt: null, assertAllows() {} };
+
+/**
+ * Checks the stream token of a stream or snapshot request, on every connect and every resume.
+ * With no STREAM_TOKEN_SECRET everything is public. Otherwise: no token -> 401 UNAUTHORIZED,
+ * a malformed, forged or not-yet-valid token -> 401 UNAUTHORIZED, an expired one -> 401
+ * TOKEN_EXPIRED. Call `assertAllows(selection.names)` on the result once the streams are known
+ * (403 FORBIDDEN for a stream the token does not name). The token itself is never logged.
+ */
+export function checkStreamToken(ctx: GatewayContext, req: Request): StreamGrant {
+  const secrets = ctx.config.security.streamTokenSecrets;
+  if (secrets.length === 0) return PUBLIC;
+  const m = securityMetrics(ctx.metrics);
+  const token =
+    queryString(req, ACCESS_TOKEN_PARAM, MAX_TOKEN_LENGTH) ??
+    readCookie(req.headers.cookie, STREAM_TOKEN_COOKIE);
+  if (token === undefined || token === '') {
+    m.authFailures.inc({ reason: 'missing' });
+    throw new GatewayError(
+      'UNAUTHORIZED',
+      `a stream token is required (cookie ${STREAM_TOKEN_COOKIE} or ?${ACCESS_TOKEN_PARAM}=)`,
+    );
+  }
+  const check = verifyStreamToken(token, secrets, ctx.now());
+  if (!check.ok) {
+    if (check.reason === 'expired') {
+      m.authFailures.inc({ reason: 'expired' });
+      throw new GatewayError('TOKEN_EXPIRED');
+    }
+    m.authFailures.inc({ reason: 'invalid' });
+    throw new GatewayError('UNAUTHORIZED', 'the stream token is not valid');
+  }
+  return grantOf(ctx, check.claims);
+}
+
+function grantOf(ctx: GatewayContext, claims: StreamTokenClaims): StreamGrant {
+  return {
+    expiresAt: claims.exp * 1000,
+    assertAllows(names) {
+      const denied = deniedStreams(claims, names);
+      if (denied.length === 0) return;
+      securityMetrics(ctx.metrics).authFailures.inc({ reason: 'forbidden_stream' });
+      throw new GatewayError('FORBIDDEN', 'the stream token does not open every requested stream', {
+        details: { streams: denied.slice(0, 64) },
+      });
+    },
+  };
+}
+
+const watches = new WeakMap<GatewayContext, ExpiryWatch<Subscriber>>();
+
+/** The one expiry watch of a gateway (created on first use; its timer runs only while needed). */
+export function expiryWatchFor(ctx: GatewayContext): ExpiryWatch<Subscriber> {
+  let w = watches.get(ctx);
+  if (!w) {
+    const m = securityMetrics(ctx.metrics);
+    w = new ExpiryWatch<Subscriber>(ctx.now, (sub) => {
+      m.tokenExpiries.inc();
+      sub.fail('TOKEN_EXPIRED', 'the stream token expired: fetch a new one and reconnect');
+    });
+    watches.set(ctx, w);
+  }
+  return w;
+}
+
+/**
+ * Ends `sub` with an `error` event (code TOKEN_EXPIRED) when its grant expires. No-op for
+ * public streams. The watch forgets the stream as soon as it closes for any other reason.
+ */
+export function watchGrant(ctx: GatewayContext, sub: Subscriber, grant: StreamGrant): void {
+  if (grant.expiresAt === null) return;
+  const forget = expiryWatchFor(ctx).add(sub, grant.expiresAt);
+  sub.res.once('close', forget);
+}
