@@ -1,0 +1,28 @@
+/**
+ * Switchyard client kit: one API over SSE and polling, chosen by the gateway's rollout.
+ * Browsers load it from the gateway (`import { connect } from '/v1/client.js'`); Node and
+ * bundlers import this file (types: package.json `exports["./client"]`). docs/client-kit.md.
+ */
+export { ClockOffset } from './clock.ts';
+export { type ConnectOptions, connect, type KitHandle } from './connect.ts';
+export { adoptState, arrivals, EMPTY_STATE, reduce } from './reducer.ts';
+export type { TelemetryOptions } from './telemetry.ts';
+export type { Timers } from './timers.ts';
+export type {
+  ClientState,
+  ControlEventData,
+  EventSourceConstructor,
+  EventSourceLike,
+  FeedItem,
+  FeedStream,
+  KitAction,
+  KitStatus,
+  PollBody,
+  SnapshotEventData,
+  StreamData,
+  TableEntry,
+  TableStream,
+  TransportAdvice,
+  TransportKind,
+  UpdateEventData,
+} from './types.ts';

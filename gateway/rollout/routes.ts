@@ -1,0 +1,56 @@
+import express, { type Router } from 'express';
+import type { GatewayContext } from '../context.ts';
+import { requireAdmin } from '../http/admin-auth.ts';
+import { tagEndpoint } from '../observability/http-metrics.ts';
+import { CLIENT_ID_PARAM, parseClientId } from './client-id.ts';
+
+/** For how long after a start `/v1/transport` waits for the stored rules (then answers provisionally). */
+const LOAD_WAIT_MS = 3000;
+
+/** Allow and deny lists of 10 000 ids of 128 characters fit. */
+const RULES_BODY_LIMIT = '2mb';
+
+/**
+ * `GET /v1/transport?clientId=` (public): which transport this client should use.
+ * `GET /v1/admin/rollout` (read scope) and `PUT /v1/admin/rollout` (write scope): the rules.
+ * A missing or malformed client id is not an error: it gets the `anonymous` decision.
+ */
+export function rolloutRouter(ctx: GatewayContext): Router {
+  const router = express.Router();
+  const { rollout } = ctx;
+
+  router.get('/v1/transport', async (req, res) => {
+    tagEndpoint(res, 'transport');
+    // Just after a start, wait a little for the stored rules rather than answer from the defaults.
+    await rollout.settled(LOAD_WAIT_MS);
+    const advice = rollout.advise(parseClientId(req.query[CLIENT_ID_PARAM]));
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Server-Time', String(ctx.now()));
+    res.json(advice);
+  });
+
+  router.get('/v1/admin/rollout', requireAdmin(ctx.config, 'read'), (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(rollout.state());
+  });
+
+  router.put(
+    '/v1/admin/rollout',
+    requireAdmin(ctx.config, 'write'),
+    express.json({ limit: RULES_BODY_LIMIT, strict: false }),
+    async (req, res, next) => {
+      try {
+        const state = await rollout.update(req.body);
+        ctx.logger.info(
+          { version: state.version, percent: state.rules.percent, killSwitch: state.rules.killSwitch },
+          'rollout rules changed',
+        );
+        res.setHeader('Cache-Control', 'no-store');
+        res.json(state);
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
+  return router;
+}

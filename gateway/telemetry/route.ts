@@ -1,0 +1,69 @@
+import express, { type ErrorRequestHandler, type Router } from 'express';
+import type { GatewayContext } from '../context.ts';
+import { GatewayError } from '../errors.ts';
+import { clientIp } from '../http/request-utils.ts';
+import { SampleBudget } from './budget.ts';
+import { clipSample, MAX_REPORT_BYTES, parseReport } from './report.ts';
+
+/** Defaults sized for honest kits (a few samples per second per tab) with room for offices behind NAT. */
+const DEFAULT_BUDGET = { perKeyRate: 50, perKeyBurst: 1000, globalRate: 5000, globalBurst: 20_000 };
+
+/**
+ * `POST /v1/telemetry`: latency reports from client kits, aggregated into
+ * `switchyard_client_latency_seconds{transport}` and never stored. Bounded at every step: body
+ * size (413), samples per report and types (400 BAD_BODY), values (clipped and counted), and
+ * samples per second per address and per instance (dropped and counted; 429 when none fit).
+ * `text/plain` bodies are accepted too, for `navigator.sendBeacon` on page exit.
+ */
+export function telemetryRouter(ctx: GatewayContext, budget?: SampleBudget): Router {
+  const router = express.Router();
+  const { metrics } = ctx;
+  const samples = budget ?? new SampleBudget({ ...DEFAULT_BUDGET, now: ctx.now });
+
+  router.post(
+    '/v1/telemetry',
+    express.json({ limit: MAX_REPORT_BYTES, type: ['application/json', 'text/plain'], strict: false }),
+    (req, res, next) => {
+      const parsed = parseReport(req.body);
+      if (!parsed.ok) {
+        metrics.telemetryBatches.inc({ outcome: 'invalid' });
+        return next(
+          new GatewayError('BAD_BODY', `telemetry report rejected: ${parsed.problems.join('; ')}`, {
+            details: { problems: parsed.problems },
+          }),
+        );
+      }
+      const { transport, latencyMs } = parsed.report;
+      const granted = samples.take(clientIp(req), latencyMs.length);
+      const dropped = latencyMs.length - granted;
+      if (granted === 0) {
+        metrics.telemetryBatches.inc({ outcome: 'rate_limited' });
+        metrics.telemetrySamples.inc({ transport, outcome: 'dropped' }, dropped);
+        return next(
+          new GatewayError('RATE_LIMITED', 'telemetry budget exhausted', { retryAfterSeconds: 10 }),
+        );
+      }
+      let clipped = 0;
+      for (let i = 0; i < granted; i++) {
+        const s = clipSample(latencyMs[i]!);
+        if (s.clipped) clipped++;
+        metrics.clientLatency.observe({ transport }, s.seconds);
+      }
+      metrics.telemetryBatches.inc({ outcome: 'accepted' });
+      metrics.telemetrySamples.inc({ transport, outcome: 'accepted' }, granted - clipped);
+      if (clipped > 0) metrics.telemetrySamples.inc({ transport, outcome: 'clipped' }, clipped);
+      if (dropped > 0) metrics.telemetrySamples.inc({ transport, outcome: 'dropped' }, dropped);
+      res.status(202).json({ accepted: granted, clipped, dropped });
+    },
+  );
+
+  // Count body-parser failures here; the app's error handler renders them (BAD_BODY / BODY_TOO_LARGE).
+  const countParseErrors: ErrorRequestHandler = (err, _req, _res, next) => {
+    const type = (err as { type?: string })?.type;
+    if (type === 'entity.too.large') metrics.telemetryBatches.inc({ outcome: 'too_large' });
+    else if (type === 'entity.parse.failed') metrics.telemetryBatches.inc({ outcome: 'invalid' });
+    next(err);
+  };
+  router.use('/v1/telemetry', countParseErrors);
+  return router;
+}
