@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { CONTRACTS } from '../compat/contracts/index.ts';
+import type { LegacyContract } from '../compat/contracts/types.ts';
+
+/** How a legacy route answers; see docs/migration-guide.md. */
+export const ROUTE_MODES = ['proxy', 'shadow', 'serve'] as const;
+export type RouteMode = (typeof ROUTE_MODES)[number];
+
+/** Route names are metric labels and URL segments: short, fixed by config. */
+export const ROUTE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** Literal paths only (no express patterns), outside the gateway's own namespace. */
+const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]{0,200}$/;
+const RESERVED_PATHS = /^\/(v1(\/|$)|healthz$|readyz$|metrics$)/;
+
+/** One legacy route as configured (LEGACY_ROUTES). */
+export interface LegacyRouteConfig {
+  readonly name: string;
+  readonly path: string;
+  readonly mode: RouteMode;
+  readonly contract: string;
+  /** Fraction of shadow requests compared; null: LEGACY_SHADOW_SAMPLE. */
+  readonly sampleRate: number | null;
+}
+
+/** The legacy adapter's part of the gateway config. */
+export interface LegacyConfig {
+  /** Base URL of the legacy backend (LEGACY_URL); null when no route is configured. */
+  readonly url: string | null;
+  readonly timeoutMs: number;
+  readonly shadowSampleRate: number;
+  /** Comparisons per second at most, all routes together; samples beyond are skipped. */
+  readonly shadowMaxPerSecond: number;
+  readonly staleLimitMs: number;
+  readonly maxBodyBytes: number;
+  readonly routes: readonly LegacyRouteConfig[];
+  /** The demo: run the reference backend in-process on this port, fed by the demo feed. */
+  readonly demoBackend: { readonly port: number; readonly refreshMs: number } | null;
+}
+
+export const isRouteMode = (v: unknown): v is RouteMode => ROUTE_MODES.includes(v as RouteMode);
+
+const MODES_TEXT = 'proxy, shadow or serve';
+
+/** `unknown mode "x" (expected proxy, shadow or serve)`, or null when valid. */
+export function modeProblem(mode: unknown): string | null {
+  if (isRouteMode(mode)) return null;
+  return `unknown mode ${JSON.stringify(String(mode).slice(0, 40))} (expected ${MODES_TEXT})`;
+}
+
+/** `unknown contract "x" (known: live-map)`, or null when known. */
+export function contractProblem(
+  name: unknown,
+  contracts: Readonly<Record<string, LegacyContract>>,
+): string | null {
+  if (typeof name === 'string' && Object.hasOwn(contracts, name)) return null;
+  return `unknown contract ${JSON.stringify(String(name).slice(0, 60))} (known: ${Object.keys(contracts).join(', ')})`;
+}
+
+/**
+ * Problems with a contract's streams against the configured ones (names and modes), so a
+ * route that could never render is refused at start rather than at the first request.
+ */
+export function contractStreamProblems(
+  contract: LegacyContract,
+  streams: readonly { name: string; mode: 'table' | 'feed' }[],
+): string[] {
+  const out: string[] = [];
+  for (const [name, mode] of Object.entries(contract.streams)) {
+    const s = streams.find((x) => x.name === name);
+    if (!s) out.push(`contract "${contract.name}" reads stream "${name}", which STREAMS does not configure`);
+    else if (s.mode !== mode)
+      out.push(`contract "${contract.name}" reads stream "${name}" as a ${mode}, but it is a ${s.mode}`);
+  }
+  return out;
+}
+
+const routeSchema = z
+  .object({
+    name: z.string().regex(ROUTE_NAME, 'route name must match ^[a-z][a-z0-9-]{0,31}$'),
+    path: z
+      .string()
+      .regex(ROUTE_PATH, 'route path must be a literal path such as /api/live-map.json')
+      .refine((p) => !RESERVED_PATHS.test(p), 'route path must not be under /v1/ or a health/metrics path'),
+    mode: z.string(),
+    contract: z.string().optional(),
+    sampleRate: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+/**
+ * LEGACY_ROUTES, validated: names, paths, modes and contracts; every problem names the value.
+ * The contract defaults to the route's name.
+ */
+export const legacyRoutesSchema = z
+  .array(routeSchema)
+  .max(64)
+  .superRefine((routes, ctx) => {
+    const names = new Set<string>();
+    const paths = new Set<string>();
+    for (const r of routes) {
+      const m = modeProblem(r.mode);
+      if (m) ctx.addIssue({ code: 'custom', message: `route "${r.name}": ${m}` });
+      const c = contractProblem(r.contract ?? r.name, CONTRACTS);
+      if (c) ctx.addIssue({ code: 'custom', message: `route "${r.name}": ${c}` });
+      if (names.has(r.name))
+        ctx.addIssue({ code: 'custom', message: `route name "${r.name}" is used twice` });
+      if (paths.has(r.path))
+        ctx.addIssue({ code: 'custom', message: `route path "${r.path}" is used twice` });
+      names.add(r.name);
+      paths.add(r.path);
+    }
+  })
+  .transform((routes): LegacyRouteConfig[] =>
+    routes.map((r) => ({
+      name: r.name,
+      path: r.path,
+      mode: r.mode as RouteMode,
+      contract: r.contract ?? r.name,
+      sampleRate: r.sampleRate ?? null,
+    })),
+  );
+
+/**
+ * Parses LEGACY_ROUTES: a JSON array of `{name, path, mode, contract?, sampleRate?}`, or the short
+ * form `name:path:mode[:contract][,...]` (e.g. `live-map:/api/live-map.json:proxy`). `none`: no routes.
+ */
+export function parseLegacyRoutesSpec(raw: string): unknown {
+  const text = raw.trim();
+  if (text === 'none') return [];
+  if (text.startsWith('[')) return JSON.parse(text);
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const [name, path, mode, contract, ...rest] = part.split(':');
+      if (rest.length > 0 || mode === undefined)
+        throw new Error(`"${part.slice(0, 80)}" is not name:path:mode[:contract]`);
+      return contract === undefined ? { name, path, mode } : { name, path, mode, contract };
+    });
+}
+
+/** The demo's route: the reference endpoint, starting in proxy mode. */
+export const DEMO_LEGACY_ROUTES: readonly LegacyRouteConfig[] = [
+  { name: 'live-map', path: '/api/live-map.json', mode: 'proxy', contract: 'live-map', sampleRate: null },
+];
+
+/** The LEGACY_* settings after schema validation (a slice of the env schema's output). */
+export interface LegacyEnv {
+  KAFKA_BROKERS?: string | undefined;
+  STREAMS?: unknown;
+  PORT: number;
+  LEGACY_URL?: string | undefined;
+  LEGACY_TIMEOUT_MS: number;
+  LEGACY_SHADOW_SAMPLE: number;
+  LEGACY_SHADOW_MAX_PER_SECOND: number;
+  LEGACY_STALE_LIMIT_MS: number;
+  LEGACY_MAX_BODY_BYTES: number;
+  LEGACY_ROUTES?: LegacyRouteConfig[] | undefined;
+  LEGACY_DEMO_PORT: number;
+  LEGACY_DEMO_REFRESH_MS: number;
+}
+
+/**
+ * Builds the legacy config and checks what the schema alone cannot: a URL for the routes, and
+ * contracts whose streams exist. The pure demo (no KAFKA_BROKERS, STREAMS, LEGACY_ROUTES) gets
+ * the reference route and, without LEGACY_URL, the in-process reference backend.
+ */
+export function resolveLegacyConfig(
+  e: LegacyEnv,
+  streams: readonly { name: string; mode: 'table' | 'feed' }[],
+): { legacy: LegacyConfig; problems: string[] } {
+  const problems: string[] = [];
+  const demo = e.KAFKA_BROKERS === undefined && e.STREAMS === undefined && e.LEGACY_ROUTES === undefined;
+  const routes = e.LEGACY_ROUTES ?? (demo ? DEMO_LEGACY_ROUTES : []);
+  const demoBackend =
+    demo && e.LEGACY_URL === undefined
+      ? { port: e.LEGACY_DEMO_PORT, refreshMs: e.LEGACY_DEMO_REFRESH_MS }
+      : null;
+  if (demoBackend && demoBackend.port !== 0 && demoBackend.port === e.PORT)
+    problems.push(`LEGACY_DEMO_PORT: the demo's legacy backend needs a port other than PORT (${e.PORT})`);
+  const url = e.LEGACY_URL ?? (demoBackend ? `http://127.0.0.1:${demoBackend.port}` : null);
+  if (routes.length > 0 && url === null)
+    problems.push('LEGACY_URL: required when LEGACY_ROUTES configures routes (the backend to proxy to)');
+  for (const r of routes) {
+    const contract = CONTRACTS[r.contract];
+    if (contract)
+      for (const p of contractStreamProblems(contract, streams)) problems.push(`LEGACY_ROUTES: ${p}`);
+  }
+  return {
+    legacy: {
+      url,
+      timeoutMs: e.LEGACY_TIMEOUT_MS,
+      shadowSampleRate: e.LEGACY_SHADOW_SAMPLE,
+      shadowMaxPerSecond: e.LEGACY_SHADOW_MAX_PER_SECOND,
+      staleLimitMs: e.LEGACY_STALE_LIMIT_MS,
+      maxBodyBytes: e.LEGACY_MAX_BODY_BYTES,
+      routes,
+      demoBackend,
+    },
+    problems,
+  };
+}

@@ -1,0 +1,74 @@
+import express, { type Router } from 'express';
+import type { GatewayContext } from '../gateway/context.ts';
+import { GatewayError } from '../gateway/errors.ts';
+import { requireAdmin } from '../gateway/http/admin-auth.ts';
+import { queryString } from '../gateway/http/request-utils.ts';
+import type { RoutePatch } from './adapter.ts';
+
+const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
+
+/**
+ * The legacy routes and their admin API:
+ * - `GET /v1/admin/routes` (read): every route, its mode, contract and shadow statistics;
+ * - `PUT /v1/admin/routes/:name` (write) `{"mode"?, "contract"?, "sampleRate"?}`: takes effect on
+ *   the next request of this instance;
+ * - `GET /v1/admin/shadow?route=&limit=` (read): statistics and recent mismatches with both bodies;
+ * - the configured legacy paths themselves (proxy / shadow / serve).
+ */
+export function legacyRouter(ctx: GatewayContext): Router {
+  const legacy = ctx.legacy;
+  const router = express.Router();
+
+  router.get('/v1/admin/routes', requireAdmin(ctx.config, 'read'), (_req, res) => {
+    res.json({ routes: legacy.names().map((n) => legacy.describe(n)) });
+  });
+
+  router.put(
+    '/v1/admin/routes/:name',
+    requireAdmin(ctx.config, 'write'),
+    express.json({ limit: '4kb' }),
+    (req, res) => {
+      const body: unknown = req.body;
+      if (body === null || typeof body !== 'object' || Array.isArray(body))
+        throw new GatewayError(
+          'BAD_BODY',
+          'send a JSON object such as {"mode":"shadow"} (Content-Type: application/json)',
+        );
+      const unknown = Object.keys(body).filter((k) => !PATCH_KEYS.has(k));
+      if (unknown.length > 0 || Object.keys(body).length === 0)
+        throw new GatewayError(
+          'BAD_BODY',
+          unknown.length > 0
+            ? `unknown field ${JSON.stringify(unknown[0]!.slice(0, 40))} (allowed: mode, contract, sampleRate)`
+            : 'nothing to change: give mode, contract or sampleRate',
+        );
+      res.json(legacy.update(String(req.params.name), body as RoutePatch));
+    },
+  );
+
+  router.get('/v1/admin/shadow', requireAdmin(ctx.config, 'read'), (req, res) => {
+    const route = queryString(req, 'route', 64);
+    if (route !== undefined && legacy.describe(route) === undefined)
+      throw new GatewayError('NOT_FOUND', `no legacy route named ${JSON.stringify(route)}`, {
+        details: { known: legacy.names() },
+      });
+    const rawLimit = queryString(req, 'limit', 4);
+    const limit = rawLimit === undefined ? 10 : Number(rawLimit);
+    if (!Number.isInteger(limit) || limit < 0 || limit > legacy.mismatches.capacity)
+      throw new GatewayError(
+        'BAD_QUERY',
+        `limit must be an integer from 0 to ${legacy.mismatches.capacity}`,
+        {
+          details: { parameter: 'limit' },
+        },
+      );
+    const names = route === undefined ? legacy.names() : [route];
+    res.json({
+      routes: Object.fromEntries(names.map((n) => [n, legacy.describe(n)?.shadow])),
+      mismatches: legacy.mismatches.entries(route, limit),
+    });
+  });
+
+  router.use(legacy.handle);
+  return router;
+}
