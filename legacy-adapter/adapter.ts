@@ -9,6 +9,7 @@ import type { Logger } from '../gateway/observability/logger.ts';
 import type { GatewayMetrics } from '../gateway/observability/metrics.ts';
 import { sendVersioned } from '../gateway/poll/send-body.ts';
 import type { VersionedBody } from '../gateway/poll/versioned-body.ts';
+import { checkStreamToken } from '../gateway/security/stream-access.ts';
 import {
   contractProblem,
   contractStreamProblems,
@@ -27,7 +28,7 @@ import { CompareQueue } from './shadow/queue.ts';
 /** The gateway parts the adapter reads per request (the context, built alongside it). */
 export type LegacyHost = Pick<
   GatewayContext,
-  'cache' | 'selections' | 'bodies' | 'now' | 'random' | 'freshness' | 'polls'
+  'cache' | 'selections' | 'bodies' | 'now' | 'random' | 'freshness' | 'polls' | 'config' | 'metrics'
 >;
 
 /** What the adapter is built from, before the gateway context exists. */
@@ -244,6 +245,13 @@ export class LegacyAdapter {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       this.metrics.responses.inc({ route: route.name, mode: 'serve', source: 'backend' });
       return this.forward(req, res, next, route, null);
+    }
+    // Answering from the cache must never expose more than the streams do: with stream tokens
+    // on, a served legacy route needs a token allowing its contract's streams (docs/security.md).
+    try {
+      checkStreamToken(this.host(), req).assertAllows(route.renderer.selection.names);
+    } catch (err) {
+      return next(err);
     }
     let reason: FallbackReason | null = this.unservable();
     let body: VersionedBody | null = null;

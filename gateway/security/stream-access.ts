@@ -34,7 +34,10 @@ const PUBLIC: StreamGrant = { expiresAt: null, assertAllows() {} };
  * TOKEN_EXPIRED. Call `assertAllows(selection.names)` on the result once the streams are known
  * (403 FORBIDDEN for a stream the token does not name). The token itself is never logged.
  */
-export function checkStreamToken(ctx: GatewayContext, req: Request): StreamGrant {
+/** What checking a token needs of the gateway (legacy routes pass their narrower host). */
+export type TokenHost = Pick<GatewayContext, 'config' | 'metrics' | 'now'>;
+
+export function checkStreamToken(ctx: TokenHost, req: Request): StreamGrant {
   const secrets = ctx.config.security.streamTokenSecrets;
   if (secrets.length === 0) return PUBLIC;
   const m = securityMetrics(ctx.metrics);
@@ -60,7 +63,7 @@ export function checkStreamToken(ctx: GatewayContext, req: Request): StreamGrant
   return grantOf(ctx, check.claims);
 }
 
-function grantOf(ctx: GatewayContext, claims: StreamTokenClaims): StreamGrant {
+function grantOf(ctx: TokenHost, claims: StreamTokenClaims): StreamGrant {
   return {
     expiresAt: claims.exp * 1000,
     assertAllows(names) {

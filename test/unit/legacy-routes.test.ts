@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { liveMapContract, liveMapShape } from '../../compat/contracts/live-map.ts';
 import type { LegacyContract } from '../../compat/contracts/types.ts';
 import { startGateway } from '../../gateway/gateway.ts';
+import { mintStreamToken } from '../../gateway/security/stream-token.ts';
 import {
   ADMIN_TOKEN,
   call,
@@ -120,6 +121,27 @@ describe('legacy routes', () => {
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
     assert.equal(head.headers['content-length'], String(res.body.length));
+  });
+
+  test('serve needs a stream token for the contract streams when tokens are on; proxy does not', async (t) => {
+    const secret = 's'.repeat(40);
+    const f = await startLegacyFixture(t, { env: { STREAM_TOKEN_SECRET: secret } });
+    await produceOrders(f, generator(), 20, T0);
+    f.backend.refresh();
+    // Proxy: the backend keeps its own access rules; the gateway adds none.
+    assert.equal((await call(`${f.url}${ROUTE}`)).status, 200);
+    assert.equal((await putRoute(f, { mode: 'serve' })).status, 200);
+    const missing = await call(`${f.url}${ROUTE}`);
+    assert.equal(missing.status, 401);
+    assert.equal(JSON.parse(missing.text).error.code, 'UNAUTHORIZED');
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const ordersOnly = mintStreamToken(secret, { exp, streams: ['orders'] });
+    const partial = await call(`${f.url}${ROUTE}?access_token=${ordersOnly}`);
+    assert.equal(partial.status, 403);
+    const both = mintStreamToken(secret, { exp, streams: ['orders', 'totals'] });
+    const ok = await call(`${f.url}${ROUTE}`, { headers: { cookie: `switchyard_token=${both}` } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers['x-switchyard-source'], 'cache');
   });
 
   test('serve equals the backend once both have the same data', async (t) => {
