@@ -81,8 +81,7 @@ export class SnapshotCache implements RecordSink {
 
   nextOffset(topic: string, partition: number): number | undefined {
     const s = this.byTopic.get(topic);
-    if (!s || !s.hasPartition(partition)) return undefined;
-    return s.offsets[partition];
+    return s?.hasPartition(partition) ? s.offsets[partition] : undefined;
   }
 
   /**

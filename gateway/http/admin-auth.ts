@@ -32,7 +32,9 @@ export function requireAdmin(config: Pick<Config, 'admin'>, scope: AdminScope): 
     next(
       new GatewayError(
         'UNAUTHORIZED',
-        writeToken === null ? 'the admin API is disabled: set ADMIN_TOKEN' : 'a valid admin bearer token is required',
+        writeToken === null
+          ? 'the admin API is disabled: set ADMIN_TOKEN'
+          : 'a valid admin bearer token is required',
       ),
     );
   };
