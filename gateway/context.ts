@@ -1,9 +1,12 @@
+import type { LegacyAdapter } from '../legacy-adapter/adapter.ts';
 import type { SelectionRegistry } from './cache/selection.ts';
 import type { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { Config } from './config/load.ts';
 import type { Logger } from './observability/logger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
+import type { PollObserver } from './observability/poll-observer.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
+import type { RolloutService } from './rollout/service.ts';
 import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
 
@@ -23,6 +26,12 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly bodies: BodyCache;
+  /** Pollers count and poll delivery latency; polling routes call `answered()`. */
+  readonly polls: PollObserver;
+  /** Transport rollout: per-client decisions, rules, control events (gateway/rollout/). */
+  readonly rollout: RolloutService;
+  /** Legacy routes (proxy / shadow / serve) and their admin state (legacy-adapter/). */
+  readonly legacy: LegacyAdapter;
   readonly state: LifecycleState;
   readonly now: () => number;
   readonly random: () => number;

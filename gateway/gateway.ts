@@ -1,3 +1,5 @@
+import type { LegacyContract } from '../compat/contracts/types.ts';
+import { LegacyAdapter } from '../legacy-adapter/adapter.ts';
 import { SelectionRegistry } from './cache/selection.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { CacheObserver } from './cache/types.ts';
@@ -5,9 +7,21 @@ import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
+import { PollObserver } from './observability/poll-observer.ts';
+import { stopOverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
+import { createRollout } from './rollout/create.ts';
+import type { RolloutStore } from './rollout/store.ts';
+import {
+  attachDeadLetters,
+  createDeadLetters,
+  type DeadLetterSink,
+  stopDeadLetters,
+} from './security/dead-letters.ts';
+import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
 import { KafkaSource } from './source/kafka-source.ts';
+import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
 import { SseHub } from './sse/hub.ts';
@@ -19,6 +33,12 @@ export interface GatewayOverrides {
   now?: () => number;
   random?: () => number;
   metrics?: GatewayMetrics;
+  /** Where rollout rules live; default: the Kafka control topic when Kafka is configured, else memory. */
+  rolloutStore?: RolloutStore;
+  /** Legacy contract registry (default: compat/contracts); tests add deliberately broken ones. */
+  legacyContracts?: Readonly<Record<string, LegacyContract>>;
+  /** The legacy backend's URL when only known at start (the demo's backend on port 0). */
+  legacyUrl?: string;
 }
 
 /**
@@ -29,12 +49,14 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const now = overrides.now ?? Date.now;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? new GatewayMetrics();
-  const observer = cacheObserver(metrics, logger);
+  const deadLetters = createDeadLetters(config, logger, metrics);
+  const observer = cacheObserver(metrics, logger, deadLetters);
   const cache = new SnapshotCache({
     streams: config.streams,
     historySize: config.historySize,
     now,
     observer,
+    validators: recordValidators(config.streams),
   });
   const source = overrides.source ?? defaultSource(config, logger, now);
   const hub = new SseHub(cache, {
@@ -54,22 +76,36 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     metrics,
     logger,
     bodies: new BodyCache(),
+    polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
+    rollout: createRollout(config, { hub, metrics, logger, now, store: overrides.rolloutStore }),
+    legacy: new LegacyAdapter({
+      config,
+      metrics,
+      logger,
+      host: () => ctx,
+      contracts: overrides.legacyContracts,
+      backendUrl: overrides.legacyUrl,
+    }),
     state: { draining: false },
     now,
     random: overrides.random ?? Math.random,
     freshness() {
-      const last = source.status().lastFetchAt;
+      const st = source.status();
+      const last = st.freshAsOf !== undefined ? st.freshAsOf : st.lastFetchAt;
       const since = last === null ? null : now() - last;
       return { stale: since === null || since > config.staleAfterMs, sinceFetchMs: since };
     },
   };
   registerScrapeGauges(ctx);
+  attachDeadLetters(ctx, deadLetters);
   return ctx;
 }
 
 /** Starts the source (and the TTL sweeper). Listening is the caller's job (main.ts or a test). */
 export async function startGateway(ctx: GatewayContext): Promise<void> {
+  ctx.rollout.start();
   await ctx.source.start(ctx.cache);
+  startStalenessWatch(ctx);
   const ttls = ctx.config.streams.filter((s) => s.mode === 'table' && s.ttlMs > 0).map((s) => s.ttlMs);
   if (ttls.length > 0) {
     const timer = setInterval(
@@ -87,8 +123,12 @@ const sweepers = new WeakMap<GatewayContext, NodeJS.Timeout>();
 export async function stopGateway(ctx: GatewayContext): Promise<void> {
   const t = sweepers.get(ctx);
   if (t) clearInterval(t);
+  stopStalenessWatch(ctx);
+  stopOverloadGuard(ctx);
   ctx.hub.close();
-  await ctx.source.stop();
+  ctx.legacy.close();
+  await Promise.all([ctx.source.stop(), ctx.rollout.stop()]);
+  await stopDeadLetters(ctx);
 }
 
 function defaultSource(config: Config, logger: Logger, now: () => number): RecordSource {
@@ -96,7 +136,11 @@ function defaultSource(config: Config, logger: Logger, now: () => number): Recor
   return new KafkaSource({ ...config.kafka, streams: config.streams, logger, now });
 }
 
-function cacheObserver(metrics: GatewayMetrics, logger: Logger): CacheObserver {
+function cacheObserver(
+  metrics: GatewayMetrics,
+  logger: Logger,
+  deadLetters: DeadLetterSink | null,
+): CacheObserver {
   const log = logger.child({ component: 'cache' });
   return {
     applied(stream, createdAt, appliedAt) {
@@ -109,6 +153,7 @@ function cacheObserver(metrics: GatewayMetrics, logger: Logger): CacheObserver {
         { stream, reason, topic: c.topic, partition: c.partition, offset: c.offset, detail },
         'record skipped',
       );
+      deadLetters?.offer(stream, reason, detail, c);
     },
     evicted(stream, reason) {
       metrics.evictions.inc({ stream, reason });

@@ -1,8 +1,12 @@
 import { createServer } from 'node:http';
+import { startDemoLegacyBackend } from '../legacy-adapter/demo-backend.ts';
+import { isClusterPrimary, runPrimary } from './cluster.ts';
 import { type Config, ConfigError, loadConfig } from './config/load.ts';
 import { createGateway, startGateway } from './gateway.ts';
 import { createApp } from './http/app.ts';
 import { shutdown } from './lifecycle.ts';
+import { createLogger } from './observability/logger.ts';
+import { hardenServer } from './security/index.ts';
 
 /**
  * The process: reads and validates config, builds the gateway, listens, and owns signals.
@@ -19,9 +23,23 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const ctx = createGateway(config);
+  // --workers N: this process only supervises N gateway processes sharing the port.
+  if (isClusterPrimary(config)) {
+    runPrimary(config);
+    return;
+  }
+  // `npm start` without LEGACY_URL: the reference legacy backend runs in-process, fed by the same
+  // demo feed as the cache (legacy-adapter/demo-backend.ts), so proxy/shadow/serve show one dataset.
+  const legacyDemo = config.legacy.demoBackend
+    ? await startDemoLegacyBackend(config, createLogger(config.logLevel))
+    : null;
+  const ctx = createGateway(
+    config,
+    legacyDemo ? { source: legacyDemo.source, legacyUrl: legacyDemo.url } : {},
+  );
   const app = createApp(ctx);
-  const server = createServer(app);
+  // Request line + headers past MAX_HEADER_BYTES get a JSON 431 (hardenServer), not Node's empty one.
+  const server = hardenServer(createServer({ maxHeaderSize: config.security.maxHeaderBytes }, app));
   // Long-lived responses: no socket inactivity timeout (heartbeats keep proxies happy); bounded
   // time to receive a request (slowloris); keep-alive longer than NGINX's upstream keepalive.
   server.timeout = 0;
@@ -46,6 +64,11 @@ async function main(): Promise<void> {
         `  stream:    curl -N '${base}/v1/stream'`,
         `  poll:      curl '${base}/v1/snapshot'`,
         `  health:    ${base}/readyz   metrics: ${base}/metrics`,
+        `  compare:   ${base}/compare  (polling vs SSE, side by side)`,
+        ...config.legacy.routes.map(
+          (r) =>
+            `  legacy:    curl -i '${base}${r.path}'   (${r.mode}; backend ${ctx.legacy.backendUrl}${r.path})`,
+        ),
         '',
       ].join('\n'),
     );
@@ -54,6 +77,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     ctx.logger.info({ signal }, 'signal received');
     shutdown(ctx, server, { drainMs: config.shutdownDrainMs, retryMs: config.retryMs })
+      .then(() => legacyDemo?.close())
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         ctx.logger.error({ err }, 'shutdown failed');

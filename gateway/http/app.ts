@@ -1,7 +1,17 @@
 import express, { type Express, type Router } from 'express';
+import { clientKitRouter } from '../../compat/client/bundle-route.ts';
+import { demoRouter } from '../../compat/demo/router.ts';
+import { legacyRouter } from '../../legacy-adapter/router.ts';
+import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
+import { httpMetrics } from '../observability/http-metrics.ts';
+import { statsRouter } from '../observability/stats-route.ts';
+import { overloadGuard } from '../overload/guard.ts';
 import { snapshotRoute } from '../poll/snapshot-route.ts';
+import { rolloutRouter } from '../rollout/routes.ts';
+import { securityMiddleware } from '../security/index.ts';
 import { streamRoute } from '../sse/stream-route.ts';
+import { telemetryRouter } from '../telemetry/route.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { healthz, readyz } from './health-routes.ts';
 
@@ -12,7 +22,8 @@ export interface AppExtensions {
 
 /**
  * Builds the HTTP app without listening (main.ts listens). Routes:
- * `/healthz`, `/readyz`, `/metrics`, `GET /v1/stream`, `GET /v1/snapshot`.
+ * `/healthz`, `/readyz`, `/metrics`, `GET /v1/stream`, `GET /v1/snapshot`, `GET /v1/stats/latency`,
+ * `/compare` (docs/observability.md).
  */
 export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Express {
   const app = express();
@@ -20,6 +31,12 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Express
   // ETags are the cache position, computed by the routes; express must not hash bodies.
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // Client address for per-IP limits: X-Forwarded-For only from TRUST_PROXY (docs/security.md).
+  app.set('trust proxy', ctx.config.security.trustProxy);
+  // First, so every response (errors, 404s and 429s included) is counted by endpoint and status.
+  app.use(httpMetrics(ctx.metrics));
+  // Security headers, CORS, URL length and per-IP rate limits, before any route.
+  app.use(securityMiddleware(ctx));
 
   app.get('/healthz', healthz(ctx));
   app.get('/readyz', readyz(ctx));
@@ -32,7 +49,16 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Express
     }
   });
   app.get('/v1/stream', streamRoute(ctx));
-  app.get('/v1/snapshot', snapshotRoute(ctx));
+  // Shed polls while the event loop lags (gateway/overload/); streams are admitted in their route.
+  app.get('/v1/snapshot', overloadGuard(ctx).shedPolls, snapshotRoute(ctx));
+  app.use(statsRouter(ctx));
+  app.use(compareRouter(ctx));
+  app.use(legacyRouter(ctx));
+  // Client kit: transport rollout, latency telemetry, the kit as /v1/client.js, demo pages.
+  app.use(rolloutRouter(ctx));
+  app.use(telemetryRouter(ctx));
+  app.use(clientKitRouter());
+  app.use(demoRouter());
   for (const r of ext.routers ?? []) app.use(r);
   app.use(notFound);
   app.use(errorHandler(ctx.logger));

@@ -161,7 +161,7 @@ export class GatewayMetrics {
     });
     this.sourceStaleness = new Gauge({
       name: 'switchyard_source_staleness_seconds',
-      help: 'Seconds since the source last fetched successfully.',
+      help: 'Seconds since the served data was last known complete (last fetch, or a partition stuck).',
       registers,
     });
     this.consumerLag = new Gauge({

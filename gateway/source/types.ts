@@ -38,6 +38,11 @@ export interface SourceStatus {
   connected: boolean;
   /** Epoch ms of the last successful fetch (even an empty one); null before the first. */
   lastFetchAt: number | null;
+  /**
+   * Epoch ms up to which the served data is known complete: the last fetch, or earlier when a
+   * partition lags without advancing. Staleness is measured from it; absent: `lastFetchAt`.
+   */
+  freshAsOf?: number | null;
   /** Per partition, the broker's last known high-water mark (for consumer-lag metrics). */
   highWatermarks: ReadonlyMap<string, number>;
 }

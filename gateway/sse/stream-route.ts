@@ -3,10 +3,14 @@ import type { Selection } from '../cache/selection.ts';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { clientIp, jitteredSeconds, queryString } from '../http/request-utils.ts';
+import { overloadGuard } from '../overload/guard.ts';
+import { CLIENT_ID_PARAM, parseClientId } from '../rollout/client-id.ts';
+import { checkStreamToken, type StreamGrant, watchGrant } from '../security/stream-access.ts';
+import { statusEvent } from '../source/staleness-watch.ts';
 import { encodeComment, encodeJsonEvent } from './encoder.ts';
 import { SSE_HEADERS } from './headers.ts';
 import { SseHub } from './hub.ts';
-import { Subscriber } from './subscriber.ts';
+import { Subscriber, type SubscriberHooks } from './subscriber.ts';
 
 /** Query parameter carrying the last event id on a first connection (EventSource sets the header on reconnects). */
 export const LAST_EVENT_ID_PARAM = 'lastEventId';
@@ -29,9 +33,14 @@ export function streamRoute(ctx: GatewayContext): RequestHandler {
         throw new GatewayError('SHUTTING_DOWN', undefined, {
           retryAfterSeconds: jitteredSeconds(1, ctx.random),
         });
+      // The token first (401 before anything about the streams is revealed), on resumes too.
+      const grant = checkStreamToken(ctx, req);
       const selection = ctx.selections.resolve(queryString(req, 'streams'));
+      grant.assertAllows(selection.names);
       const start = parseStart(req, selection);
-      await open(ctx, req, res, selection, start);
+      // Caps and event-loop shedding last: only a valid request counts against them.
+      overloadGuard(ctx).admitStream(req, res);
+      await open(ctx, req, res, selection, start, grant);
     } catch (err) {
       next(err);
     }
@@ -55,11 +64,14 @@ async function open(
   res: Response,
   selection: Selection,
   start: Start,
+  grant: StreamGrant,
 ): Promise<void> {
   const { cache, hub, metrics, config } = ctx;
   res.writeHead(200, { ...SSE_HEADERS, 'X-Server-Time': String(ctx.now()) });
   res.flushHeaders();
-  const sub = new Subscriber(res, selection, config.clientBufferBytes, hooksFor(ctx), clientIp(req));
+  const id = parseClientId(req.query[CLIENT_ID_PARAM]);
+  const sub = new Subscriber(res, selection, config.clientBufferBytes, hooksFor(ctx), clientIp(req), id);
+  watchGrant(ctx, sub, grant);
   const retry = SseHub.jitteredRetry(config.retryMs, ctx.random);
 
   // Before the bootstrap completes, hold the stream open (with heartbeats) instead of failing:
@@ -89,8 +101,12 @@ async function open(
     initial = snapshotEvent(ctx, selection, start.kind === 'resync' ? start.reason : null);
     metrics.sseConnects.inc({ kind: start.kind });
   }
+  // A client that connects while the source is stale learns it with its snapshot.
+  if (ctx.freshness().stale) initial += statusEvent(ctx);
   sub.writeInitial(retry + initial);
   hub.join(sub);
+  // A kit told to poll (rules changed while it connected) hears so at once, not at the next change.
+  ctx.rollout.streamOpened(sub);
 }
 
 /** The `snapshot` event: full state of the selection at the current position. */
@@ -105,13 +121,21 @@ export function snapshotEvent(
   return encodeJsonEvent('snapshot', id, data);
 }
 
-function hooksFor(ctx: GatewayContext) {
-  return {
-    onClose: (sub: Subscriber) => {
-      ctx.hub.leave(sub);
-      ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
-    },
-    onConflated: (n: number) => ctx.metrics.conflations.inc(n),
-    onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
-  };
+const hooksByGateway = new WeakMap<GatewayContext, SubscriberHooks>();
+
+/** One hooks object per gateway, shared by all its subscribers: no closures per connection. */
+function hooksFor(ctx: GatewayContext): SubscriberHooks {
+  let hooks = hooksByGateway.get(ctx);
+  if (!hooks) {
+    hooks = {
+      onClose: (sub: Subscriber) => {
+        ctx.hub.leave(sub);
+        ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
+      },
+      onConflated: (n: number) => ctx.metrics.conflations.inc(n),
+      onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
+    };
+    hooksByGateway.set(ctx, hooks);
+  }
+  return hooks;
 }

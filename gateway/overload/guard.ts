@@ -1,0 +1,132 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { Counter, Gauge } from 'prom-client';
+import type { GatewayContext } from '../context.ts';
+import { GatewayError } from '../errors.ts';
+import { clientIp, jitteredSeconds } from '../http/request-utils.ts';
+import { LoopLagMonitor } from './loop-lag.ts';
+import { StreamCaps } from './stream-caps.ts';
+
+/** Base Retry-After (s) of a refusal; jittered to [base, 2 x base] so refused clients spread out. */
+const RETRY_AFTER_OVERLOADED_S = 2;
+const RETRY_AFTER_PER_CLIENT_S = 5;
+
+type Reason = 'max_streams' | 'per_ip' | 'event_loop';
+
+/**
+ * Admission control of one gateway: caps on open streams (global -> 503 OVERLOADED, per client
+ * address -> 429 TOO_MANY_STREAMS_PER_CLIENT) and event-loop-lag shedding (new streams and polls
+ * -> 503 OVERLOADED), each with a jittered Retry-After. Work already admitted is never cut: an
+ * open stream keeps flowing, only new work waits. Behind NGINX a 503 is retried on the next
+ * instance (`proxy_next_upstream http_503`), so one hot instance sheds onto the others.
+ */
+export class OverloadGuard {
+  readonly caps: StreamCaps;
+  readonly lag: LoopLagMonitor;
+  private readonly rejections: Counter<'reason' | 'endpoint'>;
+
+  constructor(private readonly ctx: GatewayContext) {
+    const o = ctx.config.overload;
+    this.caps = new StreamCaps(o.maxStreams, o.maxStreamsPerIp);
+    this.lag = new LoopLagMonitor({ thresholdMs: o.maxEventLoopLagMs });
+    const reg = ctx.metrics.registry;
+    const registers = [reg];
+    // One set of series per registry: a second guard on a shared registry takes the gauges over.
+    this.rejections =
+      (reg.getSingleMetric('switchyard_overload_rejections_total') as Counter<'reason' | 'endpoint'>) ??
+      new Counter({
+        name: 'switchyard_overload_rejections_total',
+        help: 'New streams and polls refused by admission control, by reason and endpoint.',
+        labelNames: ['reason', 'endpoint'],
+        registers,
+      });
+    const { lag, caps } = this;
+    reg.removeSingleMetric('switchyard_event_loop_lag_seconds');
+    new Gauge({
+      name: 'switchyard_event_loop_lag_seconds',
+      help: 'Mean event-loop delay over the last window; new work is shed above MAX_EVENT_LOOP_LAG_MS.',
+      registers,
+      collect() {
+        this.set(lag.lagMs / 1000);
+      },
+    });
+    reg.removeSingleMetric('switchyard_stream_client_addresses');
+    new Gauge({
+      name: 'switchyard_stream_client_addresses',
+      help: 'Client addresses holding at least one open stream (per-IP accounting).',
+      registers,
+      collect() {
+        this.set(caps.addresses);
+      },
+    });
+  }
+
+  start(): void {
+    this.lag.start();
+  }
+
+  stop(): void {
+    this.lag.stop();
+  }
+
+  /**
+   * Admits a new stream or throws the refusal. On success the stream counts against the caps
+   * until its response closes (one `close` listener per stream, not per event).
+   */
+  admitStream(req: Request, res: Response): void {
+    if (this.lag.overloaded) this.refuse('event_loop', 'stream');
+    const ip = clientIp(req);
+    const verdict = this.caps.tryAcquire(ip);
+    if (verdict === 'total') this.refuse('max_streams', 'stream');
+    if (verdict === 'per_ip') this.refuse('per_ip', 'stream');
+    res.once('close', () => this.caps.release(ip));
+  }
+
+  /** Express middleware for poll-style routes: sheds them while the event loop lags. */
+  readonly shedPolls: RequestHandler = (_req, _res, next) => {
+    if (this.lag.overloaded) {
+      try {
+        this.refuse('event_loop', 'snapshot');
+      } catch (err) {
+        next(err);
+        return;
+      }
+    }
+    next();
+  };
+
+  private refuse(reason: Reason, endpoint: 'stream' | 'snapshot'): never {
+    this.rejections.inc({ reason, endpoint });
+    const random = this.ctx.random;
+    if (reason === 'per_ip')
+      throw new GatewayError('TOO_MANY_STREAMS_PER_CLIENT', undefined, {
+        details: { limit: this.ctx.config.overload.maxStreamsPerIp },
+        retryAfterSeconds: jitteredSeconds(RETRY_AFTER_PER_CLIENT_S, random),
+      });
+    const message =
+      reason === 'event_loop'
+        ? 'The gateway is too busy to take new work; retry later.'
+        : 'The gateway holds as many streams as it is configured for; retry later.';
+    throw new GatewayError('OVERLOADED', message, {
+      details: { reason },
+      retryAfterSeconds: jitteredSeconds(RETRY_AFTER_OVERLOADED_S, random),
+    });
+  }
+}
+
+const guards = new WeakMap<GatewayContext, OverloadGuard>();
+
+/** The guard of a gateway, created (and its lag monitor started) on first use. */
+export function overloadGuard(ctx: GatewayContext): OverloadGuard {
+  let g = guards.get(ctx);
+  if (!g) {
+    g = new OverloadGuard(ctx);
+    g.start();
+    guards.set(ctx, g);
+  }
+  return g;
+}
+
+/** Stops a gateway's lag monitor (stopGateway calls it); idempotent. */
+export function stopOverloadGuard(ctx: GatewayContext): void {
+  guards.get(ctx)?.stop();
+}

@@ -1,0 +1,18 @@
+/**
+ * Preloaded into gateway child processes by test/helpers/gateway-process.ts (`--import`): on an
+ * IPC `{ type: 'gc' }` message it runs a full GC (the child has `--expose-gc`) and replies with
+ * `process.memoryUsage()`. Inert when the process has no IPC channel.
+ */
+const gc = (globalThis as { gc?: () => void }).gc;
+
+if (process.send) {
+  process.on('message', (m: unknown) => {
+    if ((m as { type?: string })?.type !== 'gc') return;
+    // Twice: the first pass can leave objects that only die once finalizers ran.
+    gc?.();
+    gc?.();
+    process.send?.({ type: 'heap', heap: process.memoryUsage() });
+  });
+  // The channel must not keep a gateway alive after its shutdown.
+  process.channel?.unref();
+}
