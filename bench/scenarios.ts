@@ -1,0 +1,327 @@
+/**
+ * The scenarios of issue 7, each measuring Switchyard and (where it makes sense) the two
+ * baselines one after the other in the same run, with the same seeded message sequence.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type RunContext, startSystem } from './lib/context.ts';
+import { type PollRow, pollPhase } from './phases/poll-phase.ts';
+import { type RampStep, rampPhase } from './phases/ramp-phase.ts';
+import { type SsePhaseSpec, type SseResult, ssePhase } from './phases/sse-phase.ts';
+import { SWITCHYARD_ROOT } from './targets/switchyard.ts';
+import type { SystemName } from './targets/types.ts';
+
+/** One target of the issue, as measured: met (true/false) or pending (null). */
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  params: Record<string, unknown>;
+  sse?: SseResult[];
+  poll?: PollRow[];
+  ramp?: { system: string; steps: RampStep[]; maxStreamsUnder1s: number; limit: string };
+  errors: Array<{ system: string; error: string }>;
+  targets: TargetCheck[];
+  notes: string[];
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** What it measures, for --list and docs/benchmarks.md. */
+  about: string;
+  run(ctx: RunContext): Promise<ScenarioResult>;
+}
+
+/** Baselines first, Switchyard last; only the systems asked for. */
+function systemsOf(ctx: RunContext): SystemName[] {
+  const order: SystemName[] = ['plain-node', 'nchan', 'switchyard'];
+  return order.filter((s) => ctx.opts.systems.includes(s));
+}
+
+function scaled(ctx: RunContext, n: number): number {
+  return ctx.opts.streams ?? Math.max(10, Math.round(n * ctx.opts.scale));
+}
+
+const ratio = (a: number, b: number) =>
+  b > 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : Number.NaN;
+const fx = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : 'n/a');
+
+function sseScenario(
+  name: string,
+  title: string,
+  about: string,
+  base: { streams: number; rate: number; rampPerSec: number },
+  check: (r: ScenarioResult, by: Map<SystemName, SseResult>) => void,
+): Scenario {
+  return {
+    name,
+    title,
+    about,
+    async run(ctx) {
+      const spec: SsePhaseSpec = {
+        streams: scaled(ctx, base.streams),
+        rate: ctx.opts.rate ?? base.rate,
+        rampPerSec: base.rampPerSec,
+        warmupS: 3,
+        windowS: ctx.opts.windowS ?? (base.rate > 0 ? 15 : 3),
+        drainS: 2,
+        settleS: base.rate > 0 ? 1 : 3,
+      };
+      const result: ScenarioResult = {
+        name,
+        title,
+        params: { ...spec },
+        sse: [],
+        errors: [],
+        targets: [],
+        notes: [],
+      };
+      const by = new Map<SystemName, SseResult>();
+      for (const sysName of systemsOf(ctx)) {
+        ctx.log(`[${name}] ${sysName}: ${spec.streams} streams x ${spec.rate}/s`);
+        let sys = null;
+        try {
+          sys = await startSystem(ctx, sysName, { phase: name, maxItems: 20 });
+          const row = await ssePhase(ctx, sys, spec);
+          result.sse!.push(row);
+          by.set(sysName, row);
+        } catch (err) {
+          result.errors.push({ system: sysName, error: (err as Error).message });
+          ctx.log(`  ${sysName} failed: ${(err as Error).message}`);
+          await ctx.load.closeAll().catch(() => {});
+        } finally {
+          await sys?.stop();
+        }
+      }
+      check(result, by);
+      return result;
+    },
+  };
+}
+
+function cpuChecks(r: ScenarioResult, by: Map<SystemName, SseResult>): void {
+  const sy = by.get('switchyard');
+  for (const b of ['plain-node', 'nchan'] as const) {
+    const base = by.get(b);
+    const x = ratio(sy?.cpuUsPerUpdate ?? Number.NaN, base?.cpuUsPerUpdate ?? Number.NaN);
+    r.targets.push({
+      target: `CPU per delivered update <= 1.0x ${b}`,
+      measured:
+        sy && base ? `${sy.cpuUsPerUpdate} vs ${base.cpuUsPerUpdate} us/update = ${fx(x)}` : 'not measured',
+      met: Number.isFinite(x) ? x <= 1.0 : null,
+    });
+  }
+  if (sy && sy.lossPct > 0) r.notes.push(`switchyard lost ${sy.lossPct}% of expected updates`);
+}
+
+/** Whether the gateway implements WORKERS (`--workers`) yet: some file outside config/ uses node:cluster. */
+function gatewayHasWorkers(): boolean {
+  const root = join(SWITCHYARD_ROOT, 'gateway');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter(
+    (f) => f.endsWith('.ts') && !f.startsWith('config'),
+  );
+  return files.some((f) => /from 'node:cluster'/.test(readFileSync(join(root, f), 'utf8')));
+}
+
+export const SCENARIOS: Scenario[] = [
+  sseScenario(
+    'fanout-1k',
+    '1,000 streams x 50 updates/s',
+    'Fan-out cost: server CPU per delivered update with many updates per stream.',
+    { streams: 1000, rate: 50, rampPerSec: 2000 },
+    cpuChecks,
+  ),
+  sseScenario(
+    'fanout-5k',
+    '5,000 streams x 10 updates/s',
+    'Fan-out cost with more connections and fewer updates each (same deliveries per second).',
+    { streams: 5000, rate: 10, rampPerSec: 2500 },
+    cpuChecks,
+  ),
+  sseScenario(
+    'latency-1k',
+    'latency at 1,000 streams x 20 updates/s',
+    'Creation -> arrival per event per stream; Switchyard includes the Kafka hop.',
+    { streams: 1000, rate: 20, rampPerSec: 2000 },
+    (r, by) => {
+      const sy = by.get('switchyard');
+      const nc = by.get('nchan');
+      r.targets.push({
+        target: 'p99 creation->arrival <= nchan p99 (same run, Kafka hop included)',
+        measured: sy && nc ? `${sy.p99Ms} ms vs ${nc.p99Ms} ms` : 'not measured',
+        met: sy && nc ? sy.p99Ms <= nc.p99Ms : null,
+      });
+    },
+  ),
+  sseScenario(
+    'idle-10k',
+    'idle memory at 10,000 streams',
+    'RSS growth per open, idle stream (heartbeats only).',
+    { streams: 10_000, rate: 0, rampPerSec: 2500 },
+    (r, by) => {
+      const sy = by.get('switchyard');
+      r.targets.push({
+        target: '<= 10 KB RSS per idle connection at 10,000 streams',
+        measured: sy ? `${sy.kbPerConnection} KB/connection at ${sy.connected} streams` : 'not measured',
+        met: sy ? sy.kbPerConnection <= 10 : null,
+      });
+      if (sy && sy.connected < (r.params.streams as number)) r.notes.push('not every stream connected');
+    },
+  ),
+  {
+    name: 'max-streams',
+    title: 'most streams with p99 < 1 s (ramp, 5 updates/s)',
+    about: 'Steps the stream count up while publishing; the last step with p99 < 1 s and no loss.',
+    async run(ctx) {
+      const steps = [2000, 4000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 19_500].map((n) =>
+        scaled(ctx, n),
+      );
+      const spec = {
+        steps: [...new Set(steps)],
+        rate: ctx.opts.rate ?? 5,
+        rampPerSec: 2000,
+        windowS: ctx.opts.windowS ?? 5,
+        p99LimitMs: 1000,
+        lossLimitPct: 0.1,
+      };
+      const result: ScenarioResult = {
+        name: 'max-streams',
+        title: this.title,
+        params: spec,
+        errors: [],
+        targets: [],
+        notes: [],
+      };
+      const sys = await startSystem(ctx, 'switchyard', { phase: 'max-streams', maxItems: 20 });
+      try {
+        const out = await rampPhase(ctx, sys, spec);
+        const passed = out.filter((s) => s.ok);
+        const best = passed.length > 0 ? passed[passed.length - 1]!.streams : 0;
+        const last = out[out.length - 1];
+        const limit =
+          last && !last.ok
+            ? `stopped at ${last.streams}: p99 ${last.p99Ms} ms, loss ${last.lossPct}%, ${last.failed} failed connects`
+            : `every step passed up to the last, ${spec.steps[spec.steps.length - 1]} (19,500 is what ulimit -n 20000 lets one process hold)`;
+        result.ramp = { system: sys.label, steps: out, maxStreamsUnder1s: best, limit };
+        result.targets.push({
+          target: 'report the most streams one process holds with p99 < 1 s',
+          measured: `${best} streams (${limit})`,
+          met: best > 0,
+        });
+      } catch (err) {
+        result.errors.push({ system: 'switchyard', error: (err as Error).message });
+      } finally {
+        await sys.stop();
+      }
+      return result;
+    },
+  },
+  {
+    name: 'poll',
+    title: 'polling: /v1/snapshot vs NGINX static file',
+    about: 'autocannon against the snapshot (full, gzip, If-None-Match) and NGINX serving the same bytes.',
+    async run(ctx) {
+      const spec = { items: 100, connections: 50, durationS: ctx.opts.windowS ?? 5 };
+      const result: ScenarioResult = {
+        name: 'poll',
+        title: this.title,
+        params: spec,
+        errors: [],
+        targets: [],
+        notes: [],
+      };
+      try {
+        result.poll = await pollPhase(ctx, spec);
+        for (const variant of ['full', '304', 'gzip'] as const) {
+          const sy = result.poll.find((p) => p.system.startsWith('switchyard') && p.variant === variant);
+          const ng = result.poll.find((p) => p.system === 'nginx+nchan' && p.variant === variant);
+          const x = ratio(sy?.requestsPerSec ?? Number.NaN, ng?.requestsPerSec ?? Number.NaN);
+          result.targets.push({
+            target: `/v1/snapshot ${variant === '304' ? '304s' : variant === 'full' ? 'full bodies' : 'gzip bodies'} >= 0.5x NGINX static req/s`,
+            measured:
+              sy && ng ? `${sy.requestsPerSec} vs ${ng.requestsPerSec} req/s = ${fx(x)}` : 'not measured',
+            met: Number.isFinite(x) ? x >= 0.5 : null,
+          });
+        }
+      } catch (err) {
+        result.errors.push({ system: 'switchyard', error: (err as Error).message });
+      }
+      return result;
+    },
+  },
+  {
+    name: 'scale-up',
+    title: 'scale-up: --workers 2 vs 1 at saturation',
+    about:
+      'Delivered updates/s with WORKERS=2 vs 1 at 2,000 streams x 100 updates/s offered; valid only if 1 worker saturates its core.',
+    async run(ctx) {
+      const spec: SsePhaseSpec = {
+        streams: scaled(ctx, 2000),
+        rate: ctx.opts.rate ?? 100,
+        rampPerSec: 2000,
+        warmupS: 3,
+        windowS: ctx.opts.windowS ?? 10,
+        drainS: 2,
+        settleS: 1,
+      };
+      const result: ScenarioResult = {
+        name: 'scale-up',
+        title: this.title,
+        params: { ...spec },
+        sse: [],
+        errors: [],
+        targets: [],
+        notes: [],
+      };
+      if (!gatewayHasWorkers()) {
+        result.notes.push('the gateway does not implement WORKERS (node:cluster) yet: row pending.');
+        result.targets.push({
+          target: '--workers 2 >= 1.6x delivered updates/s of 1 worker at saturation',
+          measured: 'pending: --workers not available in gateway/main.ts',
+          met: null,
+        });
+        return result;
+      }
+      for (const workers of [1, 2]) {
+        ctx.log(`[scale-up] switchyard --workers ${workers}`);
+        const sys = await startSystem(ctx, 'switchyard', {
+          phase: `scale-${workers}`,
+          workers,
+          maxItems: 20,
+        });
+        try {
+          result.sse!.push(await ssePhase(ctx, sys, spec));
+        } catch (err) {
+          result.errors.push({ system: sys.label, error: (err as Error).message });
+        } finally {
+          await sys.stop();
+        }
+      }
+      const [one, two] = result.sse!;
+      const x = ratio(two?.deliveredPerSec ?? Number.NaN, one?.deliveredPerSec ?? Number.NaN);
+      // One worker that delivers everything offered without using its core is not saturated:
+      // the ratio then says nothing about scaling (typically the load generator ran out first).
+      const saturated = one !== undefined && one.cpuCorePct >= 90;
+      result.targets.push({
+        target: '--workers 2 >= 1.6x delivered updates/s of 1 worker at saturation',
+        measured: !(one && two)
+          ? 'not measured'
+          : saturated
+            ? `${two.deliveredPerSec} vs ${one.deliveredPerSec} updates/s = ${fx(x)}`
+            : `not saturated: 1 worker delivered ${one.deliveredPerSec} updates/s (loss ${one.lossPct}%) at ${one.cpuCorePct}% of a core while the load generator used ${one.loadgenCorePct}% (${fx(x)})`,
+        met: Number.isFinite(x) && saturated ? x >= 1.6 : null,
+      });
+      if (one && !saturated)
+        result.notes.push(
+          'the gateway was not saturated: on one 2-core machine the load generator runs out of CPU first; measure scale-up with the load on another machine (--url)',
+        );
+      return result;
+    },
+  },
+];
