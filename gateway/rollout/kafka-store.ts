@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import kafkajs, { type Consumer, Kafka, type LogEntry, logLevel, type Producer } from 'kafkajs';
+import kafkajs, { type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
+import { createKafkaClient } from '../source/kafka-client.ts';
 import { type CompiledRules, compileRules, type RolloutRules, rulesSchema } from './rules.ts';
 import type { RolloutStore, RulesRecord } from './store.ts';
 
@@ -57,21 +58,7 @@ export class KafkaRolloutStore implements RolloutStore {
     this.now = opts.now ?? Date.now;
     this.rules = compileRules(opts.defaults, 0, null);
     this.log = opts.logger.child({ component: 'rollout-store', topic: opts.topic });
-    const log = this.log;
-    this.kafka = new Kafka({
-      clientId: `${opts.clientId}-rollout`,
-      brokers: [...opts.brokers],
-      connectionTimeout: opts.connectTimeoutMs,
-      retry: { initialRetryTime: 200, maxRetryTime: opts.maxRetryMs, retries: 8 },
-      logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log: entry }: LogEntry) => {
-          const { message, ...extra } = entry;
-          if (level <= logLevel.ERROR) log.warn({ kafkajs: extra }, message);
-          else log.debug({ kafkajs: extra }, message);
-        },
-    });
+    this.kafka = createKafkaClient({ ...opts, clientId: `${opts.clientId}-rollout` }, this.log);
   }
 
   current(): CompiledRules {

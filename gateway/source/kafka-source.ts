@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Admin, type Consumer, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from './backoff.ts';
+import { createKafkaClient } from './kafka-client.ts';
 import { StallDetector } from './stall-detector.ts';
 import { type RecordSink, type RecordSource, type SourceRecord, type SourceStatus, tpKey } from './types.ts';
 
@@ -68,21 +69,7 @@ export class KafkaSource implements RecordSource {
     this.probeIntervalMs = opts.probeIntervalMs ?? 5000;
     this.stallRestartMs = opts.stallRestartMs ?? 15_000;
     this.log = opts.logger.child({ component: 'kafka-source' });
-    const log = this.log;
-    this.kafka = new Kafka({
-      clientId: opts.clientId,
-      brokers: [...opts.brokers],
-      connectionTimeout: opts.connectTimeoutMs,
-      retry: { initialRetryTime: 200, maxRetryTime: opts.maxRetryMs, retries: 8 },
-      logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log: entry }: LogEntry) => {
-          const { message, ...extra } = entry;
-          if (level <= logLevel.ERROR) log.warn({ kafkajs: extra }, message);
-          else log.debug({ kafkajs: extra }, message);
-        },
-    });
+    this.kafka = createKafkaClient(opts, this.log);
   }
 
   async start(sink: RecordSink): Promise<void> {
