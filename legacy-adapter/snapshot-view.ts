@@ -17,30 +17,20 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-function rowOf(entry: TableEntry): ViewRow {
-  let row = parsed.get(entry) as ViewRow | undefined;
-  if (!row) {
-    row = Object.freeze({
+/** The parsed, frozen view of a cached row or item, made once per row (not per request or version). */
+function viewOf(entry: TableEntry): ViewRow;
+function viewOf(entry: FeedItem): ViewItem;
+function viewOf(entry: TableEntry | FeedItem): ViewRow | ViewItem {
+  let view = parsed.get(entry);
+  if (!view) {
+    view = Object.freeze({
       key: entry.key,
       value: deepFreeze(JSON.parse(entry.valueJson) as unknown),
       createdAt: entry.createdAt,
-    });
-    parsed.set(entry, row);
+    }) as ViewRow | ViewItem;
+    parsed.set(entry, view);
   }
-  return row;
-}
-
-function itemOf(entry: FeedItem): ViewItem {
-  let item = parsed.get(entry) as ViewItem | undefined;
-  if (!item) {
-    item = Object.freeze({
-      key: entry.key,
-      value: deepFreeze(JSON.parse(entry.valueJson) as unknown),
-      createdAt: entry.createdAt,
-    });
-    parsed.set(entry, item);
-  }
-  return item;
+  return view;
 }
 
 /** Builds the view of a selection's streams as they are now (frozen arrays of frozen values). */
@@ -59,7 +49,7 @@ export function buildView(selection: Selection): SnapshotView {
     if (s.table) {
       const rows: ViewRow[] = [];
       for (const entry of s.table.values()) {
-        const row = rowOf(entry);
+        const row = viewOf(entry);
         rows.push(row);
         seen(row.createdAt);
       }
@@ -67,7 +57,7 @@ export function buildView(selection: Selection): SnapshotView {
     } else if (s.feed) {
       const items: ViewItem[] = [];
       for (const entry of s.feed) {
-        const item = itemOf(entry);
+        const item = viewOf(entry);
         items.push(item);
         seen(item.createdAt);
       }
