@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, spawnTracked, stopChild, waitForHttp } from '../lib/children.ts';
-import { processTree } from '../lib/proc.ts';
-import { HttpSink } from '../load/publisher.ts';
+import { httpPublishedSystem } from './http-published.ts';
 import type { RunningSystem } from './types.ts';
 
 export const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
@@ -95,18 +94,7 @@ export async function startNchan(o: NchanOptions): Promise<RunningSystem> {
     await stopChild(child);
     throw new Error(`${(err as Error).message}; see ${dir}/error.log`);
   }
-  const sink = new HttpSink(`${base}/pub`);
-  return {
-    name: 'nchan',
-    label: 'nginx+nchan',
-    stream: { host: '127.0.0.1', port, path: '/sub' },
-    sink,
-    pids: () => (alive() ? processTree(child.pid!) : []),
-    async stop() {
-      await sink.close();
-      await stopChild(child);
-    },
-  };
+  return httpPublishedSystem({ name: 'nchan', label: 'nginx+nchan', port, child, alive });
 }
 
 /** Base URL of a running NGINX system (for the static polling files). */

@@ -1,8 +1,7 @@
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, spawnTracked, stopChild, waitForHttp } from '../lib/children.ts';
-import { processTree } from '../lib/proc.ts';
-import { HttpSink } from '../load/publisher.ts';
+import { httpPublishedSystem } from './http-published.ts';
 import { SWITCHYARD_ROOT } from './switchyard.ts';
 import type { RunningSystem } from './types.ts';
 
@@ -33,16 +32,5 @@ export async function startPlainNode(o: {
     await stopChild(child);
     throw err;
   }
-  const sink = new HttpSink(`${base}/pub`);
-  return {
-    name: 'plain-node',
-    label: 'plain-node',
-    stream: { host: '127.0.0.1', port, path: '/sub' },
-    sink,
-    pids: () => (alive() ? processTree(child.pid!) : []),
-    async stop() {
-      await sink.close();
-      await stopChild(child);
-    },
-  };
+  return httpPublishedSystem({ name: 'plain-node', label: 'plain-node', port, child, alive });
 }
