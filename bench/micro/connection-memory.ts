@@ -3,9 +3,11 @@
  * no updates), opens N idle streams from a load worker, and prints heap / external / RSS growth
  * per stream after a full GC, plus the object types that grew most (from heap snapshots).
  *
- *   node --expose-gc --import tsx bench/micro/connection-memory.ts [--streams 2000] [--plain | --express]
+ *   node --expose-gc --import tsx bench/micro/connection-memory.ts [--streams 2000] [--plain | --express] [--retainers]
  * `--plain` measures a bare node:http SSE handler (the baseline), `--express` the same handler
  * mounted on a bare express app: the two show what the framework itself costs per stream.
+ * `--retainers` groups the growth by what holds each object (`type <- holder.edge`), which
+ * names the field or listener behind an anonymous `(array)` or `Object`.
  * The RSS column is not meaningful here (the heap snapshots inflate it): use the kit's idle-10k.
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '2000' },
     plain: { type: 'boolean', default: false },
     express: { type: 'boolean', default: false },
+    retainers: { type: 'boolean', default: false },
   },
 });
 const n = Number(values.streams);
@@ -72,14 +75,62 @@ function histogram(file: string): Map<string, { count: number; size: number }> {
   const iSize = f.indexOf('self_size');
   const out = new Map<string, { count: number; size: number }>();
   const nodes = snap.nodes as number[];
-  for (let i = 0; i < nodes.length; i += stride) {
+  const keyOf = (i: number): string => {
     const type = types[nodes[i + iType]!];
     const name = type === 'object' || type === 'closure' ? snap.strings[nodes[i + iName]!] : `(${type})`;
-    const key = type === 'closure' ? `closure ${name}` : name;
+    return type === 'closure' ? `closure ${name}` : name;
+  };
+  const holder = values.retainers ? firstRetainers(snap, keyOf) : null;
+  for (let i = 0; i < nodes.length; i += stride) {
+    const key = holder ? `${keyOf(i)} <- ${holder.get(i) ?? '(root)'}` : keyOf(i);
     const e = out.get(key) ?? { count: 0, size: 0 };
     e.count++;
     e.size += nodes[i + iSize]!;
     out.set(key, e);
+  }
+  return out;
+}
+
+/** For each node (by index into `nodes`), its first strong retainer as `holder.edge`. */
+// biome-ignore lint/suspicious/noExplicitAny: the heap snapshot's JSON shape
+function firstRetainers(snap: any, keyOf: (i: number) => string): Map<number, string> {
+  const nf = snap.snapshot.meta.node_fields as string[];
+  const ef = snap.snapshot.meta.edge_fields as string[];
+  const edgeTypes = snap.snapshot.meta.edge_types[0] as string[];
+  const nodes = snap.nodes as number[];
+  const edges = snap.edges as number[];
+  const iEdges = nf.indexOf('edge_count');
+  const [eType, eName, eTo] = [ef.indexOf('type'), ef.indexOf('name_or_index'), ef.indexOf('to_node')];
+  const parent = new Map<number, number>();
+  const edgeOf = new Map<number, string>();
+  let e = 0;
+  for (let i = 0; i < nodes.length; i += nf.length) {
+    const count = nodes[i + iEdges]!;
+    for (let k = 0; k < count; k++, e += ef.length) {
+      const kind = edgeTypes[edges[e + eType]!];
+      if (kind === 'weak' || kind === 'shortcut') continue;
+      const to = edges[e + eTo]!;
+      if (parent.has(to)) continue;
+      const nameOrIndex = edges[e + eName]!;
+      parent.set(to, i);
+      edgeOf.set(
+        to,
+        kind === 'element' || kind === 'hidden' ? `[${nameOrIndex}]` : snap.strings[nameOrIndex],
+      );
+    }
+  }
+  // A piece of a concatenated string is held by the string it is part of: name who holds that.
+  const out = new Map<number, string>();
+  for (const [to, from] of parent) {
+    let holder = from;
+    let edge = edgeOf.get(to)!;
+    for (let hops = 0; hops < 64 && keyOf(holder) === '(concatenated string)'; hops++) {
+      const up = parent.get(holder);
+      if (up === undefined) break;
+      edge = edgeOf.get(holder)!;
+      holder = up;
+    }
+    out.set(to, `${keyOf(holder)}.${edge}`);
   }
   return out;
 }
@@ -111,7 +162,7 @@ process.stdout.write(
 const grew = [...h1.entries()]
   .map(([k, v]) => ({ k, count: v.count - (h0.get(k)?.count ?? 0), size: v.size - (h0.get(k)?.size ?? 0) }))
   .sort((a, b) => b.size - a.size)
-  .slice(0, 25);
+  .slice(0, Number(process.env.TOP ?? 25));
 for (const g of grew)
   process.stdout.write(
     `${(g.size / s.established).toFixed(0).padStart(7)} B/stream ${(g.count / s.established).toFixed(2).padStart(6)} obj/stream  ${g.k}\n`,

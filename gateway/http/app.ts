@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Router } from 'express';
 import { clientKitRouter } from '../../compat/client/bundle-route.ts';
 import { demoRouter } from '../../compat/demo/router.ts';
@@ -6,13 +7,11 @@ import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
 import { httpMetrics } from '../observability/http-metrics.ts';
 import { statsRouter } from '../observability/stats-route.ts';
-import { overloadGuard } from '../overload/guard.ts';
-import { snapshotRoute } from '../poll/snapshot-route.ts';
 import { rolloutRouter } from '../rollout/routes.ts';
 import { securityMiddleware } from '../security/index.ts';
-import { streamRoute } from '../sse/stream-route.ts';
 import { telemetryRouter } from '../telemetry/route.ts';
 import { errorHandler, notFound } from './error-handler.ts';
+import { frontDoor } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
 
 export interface AppExtensions {
@@ -20,12 +19,30 @@ export interface AppExtensions {
   routers?: Router[];
 }
 
+/** The gateway's request listener: pass it to `http.createServer` (or supertest). */
+export interface GatewayApp {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** The express app behind the front door (every route but the two hot ones). */
+  readonly express: Express;
+}
+
 /**
- * Builds the HTTP app without listening (main.ts listens). Routes:
- * `/healthz`, `/readyz`, `/metrics`, `GET /v1/stream`, `GET /v1/snapshot`, `GET /v1/stats/latency`,
- * `/compare` (docs/observability.md).
+ * Builds the HTTP app without listening (main.ts listens). `GET /v1/stream` and
+ * `GET /v1/snapshot` are served by the node:http front door (front-door.ts) with the same
+ * checks as everything else; the rest by express: `/healthz`, `/readyz`, `/metrics`,
+ * `GET /v1/stats/latency`, `/compare`, legacy routes, rollout, telemetry, the client kit
+ * (docs/architecture.md).
  */
-export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Express {
+export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): GatewayApp {
+  const app = expressApp(ctx, ext);
+  const front = frontDoor(ctx);
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!front(req, res)) app(req, res);
+  };
+  return Object.assign(listener, { express: app });
+}
+
+function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
   const app = express();
   app.disable('x-powered-by');
   // ETags are the cache position, computed by the routes; express must not hash bodies.
@@ -48,9 +65,6 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Express
       next(err);
     }
   });
-  app.get('/v1/stream', streamRoute(ctx));
-  // Shed polls while the event loop lags (gateway/overload/); streams are admitted in their route.
-  app.get('/v1/snapshot', overloadGuard(ctx).shedPolls, snapshotRoute(ctx));
   app.use(statsRouter(ctx));
   app.use(compareRouter(ctx));
   app.use(legacyRouter(ctx));

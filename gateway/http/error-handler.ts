@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { safePath } from '../observability/logger.ts';
+import { sendError } from './send-error.ts';
 
 /** 404 in the catalogue's JSON shape. */
 export const notFound: RequestHandler = (_req, _res, next) => next(new GatewayError('NOT_FOUND'));
@@ -24,11 +25,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       e = new GatewayError('BAD_BODY', 'the request body could not be read');
     else e = toGatewayError(err);
     if (e.code === 'INTERNAL') logger.error({ err, path: safePath(req.originalUrl) }, 'unhandled error');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
-    res.status(e.status).json(e.toJSON());
+    sendError(res, e, req.method);
   };
 }

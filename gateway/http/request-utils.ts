@@ -1,9 +1,13 @@
-import type { Request } from 'express';
 import { GatewayError } from '../errors.ts';
+import type { RequestView } from './request-view.ts';
 
 /** A single-valued string query parameter, or undefined; repeated or nested values are 400s. */
-export function queryString(req: Request, name: string, maxLength = 2048): string | undefined {
-  const v = (req.query as Record<string, unknown>)[name];
+export function queryString(
+  req: Pick<RequestView, 'query'>,
+  name: string,
+  maxLength = 2048,
+): string | undefined {
+  const v = req.query[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string')
     throw new GatewayError('BAD_QUERY', `${name} must be given once, as a plain string`, {
@@ -17,7 +21,7 @@ export function queryString(req: Request, name: string, maxLength = 2048): strin
 }
 
 /** Client address for per-IP limits (the socket's; see docs/security.md for proxies). */
-export function clientIp(req: Request): string {
+export function clientIp(req: Pick<RequestView, 'ip' | 'socket'>): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 

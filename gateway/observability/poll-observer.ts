@@ -1,7 +1,7 @@
-import type { Request } from 'express';
 import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { StreamState } from '../cache/stream-state.ts';
+import { header, type RequestView } from '../http/request-view.ts';
 import { WindowedDistinctCounter } from './distinct-counter.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { RecentUpdates } from './recent-updates.ts';
@@ -58,11 +58,11 @@ export class PollObserver {
    * Call once per poll answered from the snapshot (200 or 304): counts the client, and on a
    * 200 to a GET observes the delivery latency of what was new to it.
    */
-  answered(req: Request, selection: Selection, status: number): void {
+  answered(req: RequestView, selection: Selection, status: number): void {
     const now = this.now();
     this.clients.add(pollerKey(req), now);
     if (status !== 200 || req.method !== 'GET') return;
-    const cursor = etagCursor(req.get('if-none-match'));
+    const cursor = etagCursor(header(req, 'if-none-match'));
     if (cursor === null) return;
     const parsed = selection.parseCursor(cursor);
     // Another selection's ETag, or garbage: we cannot know what the client had.
@@ -126,9 +126,9 @@ export function etagCursor(header: string | undefined): string | null {
  * (address and port, stable across keep-alive polls) when the client connects directly; the
  * forwarded address and User-Agent behind a trusted proxy, whose ports say nothing.
  */
-export function pollerKey(req: Request): string {
+export function pollerKey(req: RequestView): string {
   const socketAddr = req.socket.remoteAddress ?? '';
   const ip = req.ip ?? socketAddr;
-  if (ip !== socketAddr) return `${ip} ${req.get('user-agent') ?? ''}`;
+  if (ip !== socketAddr) return `${ip} ${header(req, 'user-agent') ?? ''}`;
   return `${socketAddr}:${req.socket.remotePort ?? 0}`;
 }

@@ -1,8 +1,7 @@
-import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
-import { clientIp, jitteredSeconds } from '../http/request-utils.ts';
+import { jitteredSeconds } from '../http/request-utils.ts';
 import { LoopLagMonitor } from './loop-lag.ts';
 import { StreamCaps } from './stream-caps.ts';
 
@@ -69,30 +68,26 @@ export class OverloadGuard {
   }
 
   /**
-   * Admits a new stream or throws the refusal. On success the stream counts against the caps
-   * until its response closes (one `close` listener per stream, not per event).
+   * Admits a new stream from `ip` or throws the refusal. On success the stream counts against
+   * the caps until the caller hands it back with `releaseStream(ip)`, exactly once (the stream
+   * route does so when its subscriber closes: no listener per stream here).
    */
-  admitStream(req: Request, res: Response): void {
+  admitStream(ip: string): void {
     if (this.lag.overloaded) this.refuse('event_loop', 'stream');
-    const ip = clientIp(req);
     const verdict = this.caps.tryAcquire(ip);
     if (verdict === 'total') this.refuse('max_streams', 'stream');
     if (verdict === 'per_ip') this.refuse('per_ip', 'stream');
-    res.once('close', () => this.caps.release(ip));
   }
 
-  /** Express middleware for poll-style routes: sheds them while the event loop lags. */
-  readonly shedPolls: RequestHandler = (_req, _res, next) => {
-    if (this.lag.overloaded) {
-      try {
-        this.refuse('event_loop', 'snapshot');
-      } catch (err) {
-        next(err);
-        return;
-      }
-    }
-    next();
-  };
+  /** Un-counts a stream admitted for `ip`. */
+  releaseStream(ip: string): void {
+    this.caps.release(ip);
+  }
+
+  /** Throws the refusal of a poll while the event loop lags. */
+  admitPoll(): void {
+    if (this.lag.overloaded) this.refuse('event_loop', 'snapshot');
+  }
 
   private refuse(reason: Reason, endpoint: 'stream' | 'snapshot'): never {
     this.rejections.inc({ reason, endpoint });

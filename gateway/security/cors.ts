@@ -1,5 +1,7 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.ts';
+import { appendVary } from '../http/request-view.ts';
 
 /** Methods a cross-origin page may use (reads, telemetry posts, admin calls). */
 export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -15,6 +17,44 @@ export const CORS_MAX_AGE_SECONDS = 600;
 const METHODS = new Set<string>(CORS_METHODS);
 
 /**
+ * The CORS headers every answer carries: `Vary: Origin`, and for an allowed origin the origin
+ * echoed with credentials allowed (plus, on an actual request, the headers a page may read).
+ * Returns whether the origin is allowed. Shared by the middleware and the node:http front door.
+ */
+export function applyCors(
+  allowed: ReadonlySet<string>,
+  origin: string | undefined,
+  res: ServerResponse,
+  preflight: boolean,
+): boolean {
+  appendVary(res, 'Origin');
+  const grant = corsGrant(allowed, origin, preflight);
+  for (let i = 0; i < grant.length; i += 2) res.setHeader(grant[i]!, grant[i + 1]!);
+  return grant.length > 0;
+}
+
+/**
+ * The grant headers for `origin` as a flat `[name, value, ...]` list (empty when the origin is
+ * not allowed), for responses written in one `writeHead` (event streams). `Vary: Origin` is the
+ * caller's, as it goes on every answer.
+ */
+export function corsGrant(
+  allowed: ReadonlySet<string>,
+  origin: string | undefined,
+  preflight: boolean,
+): string[] {
+  if (origin === undefined || !allowed.has(origin.toLowerCase())) return [];
+  const grant = ['Access-Control-Allow-Origin', origin, 'Access-Control-Allow-Credentials', 'true'];
+  if (!preflight) grant.push('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
+  return grant;
+}
+
+/** The allowlist as matched: exact origins, compared case-insensitively. */
+export function corsAllowlist(origins: readonly string[]): ReadonlySet<string> {
+  return new Set(origins.map((o) => o.toLowerCase()));
+}
+
+/**
  * CORS with an explicit allowlist of exact origins, correct with credentials (cookies carrying a
  * stream token, `EventSource(url, { withCredentials: true })`): an allowed origin is echoed, never
  * `*`, together with `Access-Control-Allow-Credentials: true` and `Vary: Origin` (so a shared cache
@@ -22,23 +62,15 @@ const METHODS = new Set<string>(CORS_METHODS);
  * and its preflight a 403. With an empty allowlist this is a no-op (same-origin only).
  */
 export function corsMiddleware(origins: readonly string[]): RequestHandler {
-  const allowed = new Set(origins.map((o) => o.toLowerCase()));
+  const allowed = corsAllowlist(origins);
   if (allowed.size === 0) return (_req, _res, next) => next();
   return (req, res, next) => {
-    res.vary('Origin');
-    const origin = req.headers.origin;
-    const ok = origin !== undefined && allowed.has(origin.toLowerCase());
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-    if (!ok) {
+    if (!applyCors(allowed, req.headers.origin, res, preflight)) {
       if (preflight) return next(new GatewayError('FORBIDDEN', 'this origin is not allowed (CORS_ORIGINS)'));
       return next();
     }
-    res.setHeader('Access-Control-Allow-Origin', origin);
-    res.setHeader('Access-Control-Allow-Credentials', 'true');
-    if (!preflight) {
-      res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
-      return next();
-    }
+    if (!preflight) return next();
     const method = String(req.headers['access-control-request-method']).toUpperCase();
     if (!METHODS.has(method))
       return next(

@@ -9,15 +9,15 @@ import { type ErrorCode, GatewayError } from '../errors.ts';
  * (streams lists, event ids, tokens) from reaching any parser.
  */
 export function urlLengthLimit(maxLength: number): RequestHandler {
-  return (req, _res, next) => {
-    if (req.originalUrl.length > maxLength)
-      return next(
-        new GatewayError('URI_TOO_LONG', `the request URL is longer than ${maxLength} characters`, {
-          details: { limit: maxLength },
-        }),
-      );
-    next();
-  };
+  return (req, _res, next) => next(urlTooLong(req.originalUrl, maxLength) ?? undefined);
+}
+
+/** The 414 for a request target past `maxLength` characters, or null. */
+export function urlTooLong(url: string, maxLength: number): GatewayError | null {
+  if (url.length <= maxLength) return null;
+  return new GatewayError('URI_TOO_LONG', `the request URL is longer than ${maxLength} characters`, {
+    details: { limit: maxLength },
+  });
 }
 
 /** What a socket-level parse failure is answered with (no request object exists yet). */

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 
 export interface HtmlSecurityOptions {
@@ -57,7 +58,20 @@ export function htmlSecurityHeaders(opts: HtmlSecurityOptions = {}): RequestHand
  * or a stream into HTML, and no response carries a Referer onwards.
  */
 export const baseSecurityHeaders: RequestHandler = (_req, res, next) => {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  setBaseSecurityHeaders(res);
   next();
 };
+
+/** The base security headers as a flat `[name, value, ...]` list (for one `writeHead`). */
+export const BASE_SECURITY_HEADERS: readonly string[] = Object.freeze([
+  'X-Content-Type-Options',
+  'nosniff',
+  'Referrer-Policy',
+  'no-referrer',
+]);
+
+/** The base security headers on one response (the front door's path to the same headers). */
+export function setBaseSecurityHeaders(res: ServerResponse): void {
+  for (let i = 0; i < BASE_SECURITY_HEADERS.length; i += 2)
+    res.setHeader(BASE_SECURITY_HEADERS[i]!, BASE_SECURITY_HEADERS[i + 1]!);
+}

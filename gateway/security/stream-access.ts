@@ -1,7 +1,7 @@
-import type { Request } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { queryString } from '../http/request-utils.ts';
+import type { RequestView } from '../http/request-view.ts';
 import type { Subscriber } from '../sse/subscriber.ts';
 import { readCookie } from './cookies.ts';
 import { ExpiryWatch } from './expiry-watch.ts';
@@ -37,7 +37,7 @@ const PUBLIC: StreamGrant = { expiresAt: null, assertAllows() {} };
 /** What checking a token needs of the gateway (legacy routes pass their narrower host). */
 export type TokenHost = Pick<GatewayContext, 'config' | 'metrics' | 'now'>;
 
-export function checkStreamToken(ctx: TokenHost, req: Request): StreamGrant {
+export function checkStreamToken(ctx: TokenHost, req: Pick<RequestView, 'query' | 'headers'>): StreamGrant {
   const secrets = ctx.config.security.streamTokenSecrets;
   if (secrets.length === 0) return PUBLIC;
   const m = securityMetrics(ctx.metrics);

@@ -8,3 +8,6 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   Connection: 'keep-alive',
   'X-Accel-Buffering': 'no',
 });
+
+/** The same headers as a flat `[name, value, ...]` list, for one `writeHead`. */
+export const SSE_HEADER_LIST: readonly string[] = Object.freeze(Object.entries(SSE_HEADERS).flat());

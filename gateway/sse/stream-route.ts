@@ -1,14 +1,16 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Selection } from '../cache/selection.ts';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { clientIp, jitteredSeconds, queryString } from '../http/request-utils.ts';
+import { header, type RequestView } from '../http/request-view.ts';
+import { responseCounter } from '../observability/http-metrics.ts';
 import { overloadGuard } from '../overload/guard.ts';
 import { CLIENT_ID_PARAM, parseClientId } from '../rollout/client-id.ts';
-import { checkStreamToken, type StreamGrant, watchGrant } from '../security/stream-access.ts';
+import { checkStreamToken, watchGrant } from '../security/stream-access.ts';
 import { statusEvent } from '../source/staleness-watch.ts';
 import { encodeComment, encodeJsonEvent } from './encoder.ts';
-import { SSE_HEADERS } from './headers.ts';
+import { SSE_HEADER_LIST } from './headers.ts';
 import { SseHub } from './hub.ts';
 import { Subscriber, type SubscriberHooks } from './subscriber.ts';
 
@@ -24,32 +26,50 @@ type Start =
 
 /**
  * `GET /v1/stream?streams=a,b`: a snapshot event, then updates. Every input is validated before
- * the headers go out, so a bad request is a plain 400 JSON error with nothing streamed first.
+ * the headers go out, so a bad request is a plain 400 JSON error with nothing streamed first:
+ * the returned promise rejects with the catalogue error, for the caller to answer. Served by the
+ * node:http front door (gateway/http/front-door.ts), after its security checks.
  */
-export function streamRoute(ctx: GatewayContext): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      if (ctx.state.draining)
-        throw new GatewayError('SHUTTING_DOWN', undefined, {
-          retryAfterSeconds: jitteredSeconds(1, ctx.random),
-        });
-      // The token first (401 before anything about the streams is revealed), on resumes too.
-      const grant = checkStreamToken(ctx, req);
-      const selection = ctx.selections.resolve(queryString(req, 'streams'));
-      grant.assertAllows(selection.names);
-      const start = parseStart(req, selection);
-      // Caps and event-loop shedding last: only a valid request counts against them.
-      overloadGuard(ctx).admitStream(req, res);
-      await open(ctx, req, res, selection, start, grant);
-    } catch (err) {
-      next(err);
-    }
-  };
+export async function serveStream(
+  ctx: GatewayContext,
+  req: RequestView,
+  res: ServerResponse,
+  /** More response headers (security, CORS) as a flat `[name, value, ...]` list. */
+  headers: readonly string[] = [],
+): Promise<void> {
+  if (ctx.state.draining)
+    throw new GatewayError('SHUTTING_DOWN', undefined, {
+      retryAfterSeconds: jitteredSeconds(1, ctx.random),
+    });
+  // The token first (401 before anything about the streams is revealed), on resumes too.
+  const grant = checkStreamToken(ctx, req);
+  const selection = ctx.selections.resolve(queryString(req, 'streams'));
+  grant.assertAllows(selection.names);
+  const start = parseStart(req, selection);
+  // Caps and event-loop shedding last: only a valid request counts against them. The stream
+  // is handed back to the caps when its subscriber closes (hooksFor).
+  const ip = clientIp(req);
+  const guard = overloadGuard(ctx);
+  guard.admitStream(ip);
+  let sub: Subscriber;
+  try {
+    res.writeHead(200, [...SSE_HEADER_LIST, ...headers, 'X-Server-Time', String(ctx.now())]);
+    res.flushHeaders();
+    const id = parseClientId(req.query[CLIENT_ID_PARAM]);
+    sub = new Subscriber(res, selection, ctx.config.clientBufferBytes, hooksFor(ctx), ip, id);
+    // From here the subscriber carries its own byte count (hooksFor reports it).
+    responseCounter(ctx.metrics).handOver(res, sub);
+  } catch (err) {
+    guard.releaseStream(ip);
+    throw err;
+  }
+  watchGrant(ctx, sub, grant);
+  await open(ctx, sub, start);
 }
 
-function parseStart(req: Request, selection: Selection): Start {
-  const header = req.get('last-event-id');
-  const raw = header !== undefined && header !== '' ? header : queryString(req, LAST_EVENT_ID_PARAM, 4096);
+function parseStart(req: RequestView, selection: Selection): Start {
+  const h = header(req, 'last-event-id');
+  const raw = h !== undefined && h !== '' ? h : queryString(req, LAST_EVENT_ID_PARAM, 4096);
   if (raw === undefined || raw === '') return { kind: 'fresh' };
   const parsed = selection.parseCursor(raw);
   if (parsed.kind === 'malformed')
@@ -58,20 +78,9 @@ function parseStart(req: Request, selection: Selection): Start {
   return { kind: 'resume', cursors: parsed.cursors };
 }
 
-async function open(
-  ctx: GatewayContext,
-  req: Request,
-  res: Response,
-  selection: Selection,
-  start: Start,
-  grant: StreamGrant,
-): Promise<void> {
+async function open(ctx: GatewayContext, sub: Subscriber, start: Start): Promise<void> {
   const { cache, hub, metrics, config } = ctx;
-  res.writeHead(200, { ...SSE_HEADERS, 'X-Server-Time': String(ctx.now()) });
-  res.flushHeaders();
-  const id = parseClientId(req.query[CLIENT_ID_PARAM]);
-  const sub = new Subscriber(res, selection, config.clientBufferBytes, hooksFor(ctx), clientIp(req), id);
-  watchGrant(ctx, sub, grant);
+  const { res, selection } = sub;
   const retry = SseHub.jitteredRetry(config.retryMs, ctx.random);
 
   // Before the bootstrap completes, hold the stream open (with heartbeats) instead of failing:
@@ -127,9 +136,13 @@ const hooksByGateway = new WeakMap<GatewayContext, SubscriberHooks>();
 function hooksFor(ctx: GatewayContext): SubscriberHooks {
   let hooks = hooksByGateway.get(ctx);
   if (!hooks) {
+    const counter = responseCounter(ctx.metrics);
+    counter.addOwner('stream', () => ctx.hub.subscribers());
     hooks = {
       onClose: (sub: Subscriber) => {
         ctx.hub.leave(sub);
+        counter.closedOwned('stream', sub);
+        overloadGuard(ctx).releaseStream(sub.ip);
         ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
       },
       onConflated: (n: number) => ctx.metrics.conflations.inc(n),

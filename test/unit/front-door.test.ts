@@ -1,0 +1,191 @@
+/**
+ * The node:http front door (gateway/http/front-door.ts): `/v1/stream` and `/v1/snapshot` are
+ * served without express, with the same checks, headers, errors and metrics as every other
+ * route. Behaviour of the routes themselves is covered by the core-* and security-* suites,
+ * which go through the front door too; this file pins what the front door adds or must keep.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, test } from 'node:test';
+import { overloadGuard } from '../../gateway/overload/guard.ts';
+import type { Subscriber } from '../../gateway/sse/subscriber.ts';
+import { openSse } from '../helpers/sse-client.ts';
+import { send, startSecureGateway } from './security-fixture.ts';
+
+const ORIGIN = 'https://app.example.com';
+const OPEN = { RATE_LIMIT_PER_SECOND: '0' };
+
+function onlySubscriber(subs: Iterable<Subscriber>): Subscriber {
+  const all = [...subs];
+  assert.equal(all.length, 1, 'exactly one open stream');
+  return all[0]!;
+}
+
+describe('front door', () => {
+  test('streams and polls keep node:http objects: express never re-parents them', async (t) => {
+    const g = await startSecureGateway(t, { env: OPEN });
+    const conn = await openSse(`${g.url}/v1/stream`, { t });
+    assert.equal(conn.status, 200);
+    await conn.waitFor((i) => i.kind === 'event' && i.event === 'snapshot');
+    const sub = onlySubscriber(g.ctx.hub.subscribers());
+    // Express sets its own prototypes on everything it handles (3.7 KB of heap per open stream).
+    assert.equal(Object.getPrototypeOf(sub.res), ServerResponse.prototype);
+    assert.equal(Object.getPrototypeOf(sub.res.req), IncomingMessage.prototype);
+    assert.equal('app' in sub.res.req, false, 'no express request properties');
+  });
+
+  test('paths match as express matched them: any case, optional trailing slash', async (t) => {
+    const g = await startSecureGateway(t, { env: OPEN });
+    for (const path of ['/v1/snapshot', '/V1/Snapshot', '/v1/snapshot/', '/v1/snapshot?streams=orders']) {
+      const r = await send(`${g.url}${path}`);
+      assert.equal(r.status, 200, path);
+      assert.equal(typeof r.json?.position, 'string', path);
+    }
+    const s = await send(`${g.url}/v1/STREAM/`, { headersOnly: true });
+    assert.equal(s.status, 200);
+    assert.match(String(s.headers['content-type']), /^text\/event-stream/);
+    // Not the hot paths: express answers, with the catalogue's 404.
+    for (const path of ['/v1/snapshots', '/v1/stream/x', '/v1//snapshot']) {
+      const r = await send(`${g.url}${path}`);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.json?.error?.code, 'NOT_FOUND', path);
+    }
+    // Other methods on the hot paths go to express as before (404, preflight below).
+    const post = await send(`${g.url}/v1/snapshot`, { method: 'POST', body: '{}' });
+    assert.equal(post.status, 404);
+    assert.equal(post.json?.error?.code, 'NOT_FOUND');
+    // HEAD is a GET without a body, ETag included.
+    const head = await send(`${g.url}/v1/snapshot`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    assert.match(String(head.headers.etag), /^W\//);
+  });
+
+  test('answers carry the same security and CORS headers as the express routes', async (t) => {
+    const g = await startSecureGateway(t, { env: { ...OPEN, CORS_ORIGINS: ORIGIN } });
+    const headers = { origin: ORIGIN };
+    const fast = await send(`${g.url}/v1/snapshot`, { headers });
+    const fastError = await send(`${g.url}/v1/snapshot?streams=nope`, { headers });
+    const stream = await send(`${g.url}/v1/stream`, { headers, headersOnly: true });
+    const viaExpress = await send(`${g.url}/v1/stats/latency`, { headers });
+    assert.equal(fast.status, 200);
+    assert.equal(fastError.status, 400);
+    assert.equal(fastError.json?.error?.code, 'UNKNOWN_STREAM');
+    assert.equal(stream.status, 200);
+    assert.equal(viaExpress.status, 200);
+    for (const [name, r] of Object.entries({ fast, fastError, stream, viaExpress })) {
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', name);
+      assert.equal(r.headers['referrer-policy'], 'no-referrer', name);
+      assert.equal(r.headers['access-control-allow-origin'], ORIGIN, name);
+      assert.equal(r.headers['access-control-allow-credentials'], 'true', name);
+      assert.match(String(r.headers['access-control-expose-headers']), /ETag/, name);
+      assert.match(String(r.headers.vary), /Origin/, name);
+      assert.equal(r.headers['x-powered-by'], undefined, name);
+    }
+    assert.equal(fast.headers.vary, 'Origin, Accept-Encoding');
+    // A foreign origin gets no CORS grant; its preflight is still express's 403.
+    const foreign = await send(`${g.url}/v1/snapshot`, { headers: { origin: 'https://evil.example' } });
+    assert.equal(foreign.status, 200);
+    assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+    const preflight = await send(`${g.url}/v1/stream`, {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
+    });
+    assert.equal(preflight.status, 204);
+  });
+
+  test('limits apply in the same order: 414 before anything, 429 for polls only', async (t) => {
+    const g = await startSecureGateway(t, {
+      env: { MAX_URL_LENGTH: '256', RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '2' },
+    });
+    const long = await send(`${g.url}/v1/stream?streams=${'x'.repeat(300)}`);
+    assert.equal(long.status, 414);
+    assert.equal(long.json?.error?.code, 'URI_TOO_LONG');
+    const polls = [];
+    for (let i = 0; i < 4; i++) polls.push((await send(`${g.url}/v1/snapshot`)).status);
+    assert.deepEqual(polls.slice(0, 2), [200, 200]);
+    assert.equal(polls[3], 429);
+    // Streams are bounded by the stream caps, not the request rate (they share no bucket).
+    const s = await send(`${g.url}/v1/stream`, { headersOnly: true });
+    assert.equal(s.status, 200);
+  });
+
+  test('a stream hands its cap back when it ends, however it ends', async (t) => {
+    const g = await startSecureGateway(t, { env: { ...OPEN, MAX_STREAMS: '1' } });
+    const caps = overloadGuard(g.ctx).caps;
+    for (let round = 0; round < 3; round++) {
+      const conn = await openSse(`${g.url}/v1/stream`, { t });
+      assert.equal(conn.status, 200, `round ${round}`);
+      await conn.waitFor((i) => i.kind === 'event' && i.event === 'snapshot');
+      assert.equal(caps.total, 1);
+      const refused = await send(`${g.url}/v1/stream`);
+      assert.equal(refused.status, 503);
+      assert.equal(refused.json?.error?.code, 'OVERLOADED');
+      const sub = onlySubscriber(g.ctx.hub.subscribers());
+      const closed = once(sub.res, 'close');
+      if (round === 0) conn.close();
+      else if (round === 1) sub.fail('SLOW_CONSUMER', 'test');
+      else sub.res.destroy();
+      await closed;
+      assert.equal(caps.total, 0, `round ${round}`);
+      assert.equal(g.ctx.hub.size, 0, `round ${round}`);
+    }
+  });
+
+  test('an unexpected failure is a logged 500 before the headers, a cut stream after', async (t) => {
+    const g = await startSecureGateway(t, { env: OPEN });
+    const bodies = g.ctx.bodies as { get: unknown };
+    const realGet = bodies.get;
+    bodies.get = () => {
+      throw new Error('boom /secret/path.ts:12');
+    };
+    const r = await send(`${g.url}/v1/snapshot`);
+    bodies.get = realGet;
+    assert.equal(r.status, 500);
+    assert.equal(r.json?.error?.code, 'INTERNAL');
+    assert.doesNotMatch(r.text, /boom|secret/);
+    assert.ok(g.logs.some((l) => l.includes('unhandled error') && l.includes('boom')));
+
+    const rollout = g.ctx.rollout as { streamOpened: unknown };
+    rollout.streamOpened = () => {
+      throw new Error('late boom');
+    };
+    const conn = await openSse(`${g.url}/v1/stream`, { t });
+    assert.equal(conn.status, 200);
+    await conn.closed;
+    assert.equal(overloadGuard(g.ctx).caps.total, 0);
+    assert.ok(g.logs.some((l) => l.includes('late boom')));
+  });
+
+  test('responses are counted by endpoint and status, bytes included', async (t) => {
+    const g = await startSecureGateway(t, { env: OPEN });
+    const ok = await send(`${g.url}/v1/snapshot`);
+    await send(`${g.url}/v1/snapshot`, { headers: { 'if-none-match': String(ok.headers.etag) } });
+    await send(`${g.url}/v1/snapshot?streams=nope`);
+    const conn = await openSse(`${g.url}/v1/stream`, { t });
+    await conn.waitFor((i) => i.kind === 'event' && i.event === 'snapshot');
+    const streamBytes = (text: string): number =>
+      Number(/switchyard_http_response_bytes_total\{endpoint="stream"\} (\d+)/.exec(text)?.[1] ?? 0);
+    // An open stream's bytes are brought up to date at each scrape, not only when it ends.
+    const whileOpen = streamBytes(await g.ctx.metrics.render());
+    assert.ok(whileOpen > 100, `open stream bytes counted (${whileOpen})`);
+    assert.doesNotMatch(await g.ctx.metrics.render(), /endpoint="stream",status=/, 'no request counted yet');
+    const sub = onlySubscriber(g.ctx.hub.subscribers());
+    const closed = once(sub.res, 'close');
+    conn.close();
+    await closed;
+    const text = await g.ctx.metrics.render();
+    const count = (endpoint: string, status: string): number => {
+      const re = new RegExp(
+        `switchyard_http_requests_total\\{endpoint="${endpoint}",status="${status}"\\} (\\d+)`,
+      );
+      return Number(re.exec(text)?.[1] ?? 0);
+    };
+    assert.equal(count('snapshot', '200'), 1);
+    assert.equal(count('snapshot', '304'), 1);
+    assert.equal(count('snapshot', '400'), 1);
+    assert.equal(count('stream', '200'), 1);
+    assert.ok(streamBytes(text) >= whileOpen, 'stream bytes never go back');
+  });
+});
