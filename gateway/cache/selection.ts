@@ -107,6 +107,8 @@ export class Selection {
 /** Parses `?streams=` into a shared Selection. Unknown names and oversize lists are 400s. */
 export class SelectionRegistry {
   private readonly cache: LRUCache<string, Selection>;
+  /** The same selections by the raw `?streams=` text, so a repeated poll skips the parsing. */
+  private readonly byText: LRUCache<string, Selection>;
 
   constructor(
     private readonly streams: ReadonlyMap<string, StreamState>,
@@ -114,6 +116,7 @@ export class SelectionRegistry {
   ) {
     // Bounded: clients choose the combinations, so the number kept must not grow with them.
     this.cache = new LRUCache({ max: 1024 });
+    this.byText = new LRUCache({ max: 1024 });
   }
 
   /** `undefined` or empty means every configured stream. */
@@ -123,6 +126,14 @@ export class SelectionRegistry {
         details: { parameter: 'streams' },
       });
     const text = raw ?? '';
+    const known = this.byText.get(text);
+    if (known) return known;
+    const sel = this.parse(text);
+    this.byText.set(text, sel);
+    return sel;
+  }
+
+  private parse(text: string): Selection {
     if (text.length > 4096)
       throw new GatewayError('BAD_QUERY', 'streams is too long', { details: { parameter: 'streams' } });
     const names =

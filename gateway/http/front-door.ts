@@ -11,7 +11,7 @@ import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
 import { urlTooLong } from '../security/request-limits.ts';
 import { BASE_SECURITY_HEADERS } from '../security/security-headers.ts';
 import { serveStream } from '../sse/stream-route.ts';
-import { compileTrust, viewOf } from './request-view.ts';
+import { compileTrust, RequestViews } from './request-view.ts';
 import { sendError } from './send-error.ts';
 
 /** Serves the request and returns true, or returns false to leave it to the express app. */
@@ -32,7 +32,7 @@ export type FrontDoor = (req: IncomingMessage, res: ServerResponse) => boolean;
 export function frontDoor(ctx: GatewayContext): FrontDoor {
   const { security } = ctx.config;
   const counter = responseCounter(ctx.metrics);
-  const trust = compileTrust(security.trustProxy);
+  const views = new RequestViews(compileTrust(security.trustProxy));
   const cors = corsAllowlist(security.corsOrigins);
   const rateLimit = rateLimitCheck(ctx);
   const guard = overloadGuard(ctx);
@@ -48,7 +48,7 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, common: readonly string[]) => {
     const e = toGatewayError(err);
     if (e.code === 'INTERNAL') log.error({ err, path: safePath(req.url ?? '') }, 'unhandled error');
-    if (!res.headersSent && common.length > 0 && !res.hasHeader(common[0]!))
+    if (!res.headersSent && !res.hasHeader(common[0]!))
       for (let i = 0; i < common.length; i += 2) res.setHeader(common[i]!, common[i + 1]!);
     sendError(res, e, req.method);
   };
@@ -60,26 +60,34 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
     const q = url.indexOf('?');
     const endpoint = routeOf(q < 0 ? url : url.slice(0, q));
     if (endpoint === null) return false;
-    counter.track(req, res, endpoint);
     const common = commonHeaders(req);
+    if (endpoint === 'stream') {
+      counter.track(req, res, endpoint);
+      try {
+        const tooLong = urlTooLong(url, security.maxUrlLength);
+        if (tooLong) throw tooLong;
+        // Headers go out in one writeHead: a response that never called setHeader keeps no
+        // header table for as long as the stream is open (about 0.7 KB per idle stream).
+        serveStream(ctx, views.of(req, q), res, common).catch((err: unknown) => fail(req, res, err, common));
+      } catch (err) {
+        fail(req, res, err, common);
+      }
+      return true;
+    }
+    const bytesBefore = req.socket.bytesWritten;
     try {
       const tooLong = urlTooLong(url, security.maxUrlLength);
       if (tooLong) throw tooLong;
-      const view = viewOf(req, trust, q);
-      if (endpoint === 'stream') {
-        // Headers go out in one writeHead: a response that never called setHeader keeps no
-        // header table for as long as the stream is open (about 0.7 KB per idle stream).
-        serveStream(ctx, view, res, common).catch((err: unknown) => fail(req, res, err, common));
-        return true;
-      }
-      for (let i = 0; i < common.length; i += 2) res.setHeader(common[i]!, common[i + 1]!);
+      const view = views.of(req, q);
       const refused = rateLimit(view);
       if (refused) throw refused;
       guard.admitPoll();
-      snapshot(view, res);
+      snapshot(view, res, common);
     } catch (err) {
       fail(req, res, err, common);
     }
+    // A poll is answered before this returns: counted at once, without a listener.
+    if (!counter.countEnded(req, res, endpoint, bytesBefore)) counter.track(req, res, endpoint, bytesBefore);
     return true;
   };
 }

@@ -76,11 +76,51 @@ export class ResponseCounter {
     };
   }
 
-  /** Starts counting `res` under `endpoint` (a router may re-tag it with tagEndpoint). */
-  track(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
+  /**
+   * Starts counting `res` under `endpoint` (a router may re-tag it with tagEndpoint), from
+   * `counted` bytes of its connection on (default: now).
+   */
+  track(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, counted?: number): void {
     const socket = req.socket;
-    this.open.set(res, { path: endpoint, socket, counted: socket.bytesWritten });
+    this.open.set(res, { path: endpoint, socket, counted: counted ?? socket.bytesWritten });
     res.on('close', this.onClose);
+  }
+
+  /**
+   * Counts a response that was answered in full before its handler returned, with no listener:
+   * `end()` has handed every byte to the socket, whose `bytesWritten` counts what it buffers.
+   * Returns false (and counts nothing) when that does not hold: the caller tracks it instead.
+   */
+  countEnded(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, bytesBefore: number): boolean {
+    // A pipelined response waits for the ones before it: its bytes are not on the socket yet.
+    if (!res.writableEnded || res.socket !== req.socket || req.socket === null) return false;
+    const written = req.socket.bytesWritten - bytesBefore;
+    if (written > 0) this.bytesOf(endpoint).inc(written);
+    this.requestsOf(endpoint, res.statusCode).inc();
+    return true;
+  }
+
+  private readonly requestChildren = new Map<string, ReturnType<GatewayMetrics['requests']['labels']>>();
+  private readonly byteChildren = new Map<Endpoint, ReturnType<GatewayMetrics['responseBytes']['labels']>>();
+
+  /** The request counter of one endpoint and status (label lookups cached: a poll is hot). */
+  private requestsOf(endpoint: Endpoint, status: number) {
+    const key = `${endpoint} ${status}`;
+    let c = this.requestChildren.get(key);
+    if (c === undefined) {
+      c = this.metrics.requests.labels(endpoint, String(status));
+      this.requestChildren.set(key, c);
+    }
+    return c;
+  }
+
+  private bytesOf(endpoint: Endpoint) {
+    let c = this.byteChildren.get(endpoint);
+    if (c === undefined) {
+      c = this.metrics.responseBytes.labels(endpoint);
+      this.byteChildren.set(endpoint, c);
+    }
+    return c;
   }
 
   /**
@@ -105,20 +145,20 @@ export class ResponseCounter {
     if (o.countedBytes < 0) return;
     this.flushOwned(endpoint, o);
     o.countedBytes = -1;
-    this.metrics.requests.inc({ endpoint, status: o.res.headersSent ? String(o.res.statusCode) : '0' });
+    this.requestsOf(endpoint, o.res.headersSent ? o.res.statusCode : 0).inc();
   }
 
   private flushOwned(endpoint: Endpoint, o: OwnedResponse): void {
     if (o.countedBytes < 0 || o.conn === null) return;
     const written = o.conn.bytesWritten;
-    if (written > o.countedBytes) this.metrics.responseBytes.inc({ endpoint }, written - o.countedBytes);
+    if (written > o.countedBytes) this.bytesOf(endpoint).inc(written - o.countedBytes);
     o.countedBytes = written;
   }
 
   private flush(res: ServerResponse, f: InFlight): Endpoint {
     const endpoint = (res as unknown as Record<symbol, Endpoint | undefined>)[TAG] ?? f.path;
     const written = f.socket.bytesWritten;
-    if (written > f.counted) this.metrics.responseBytes.inc({ endpoint }, written - f.counted);
+    if (written > f.counted) this.bytesOf(endpoint).inc(written - f.counted);
     f.counted = written;
     return endpoint;
   }
@@ -129,7 +169,7 @@ export class ResponseCounter {
     if (f === undefined) return;
     this.open.delete(res);
     const endpoint = this.flush(res, f);
-    this.metrics.requests.inc({ endpoint, status: res.headersSent ? String(res.statusCode) : '0' });
+    this.requestsOf(endpoint, res.headersSent ? res.statusCode : 0).inc();
   }
 }
 

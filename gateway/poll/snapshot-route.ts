@@ -6,8 +6,11 @@ import type { RequestView } from '../http/request-view.ts';
 import { checkStreamToken } from '../security/stream-access.ts';
 import { sendVersioned } from './send-body.ts';
 
-/** Answers one poll; throws a catalogue error for the caller to answer. */
-export type SnapshotHandler = (req: RequestView, res: ServerResponse) => void;
+/**
+ * Answers one poll, with `headers` (a flat `[name, value, ...]` list: security, CORS) in the same
+ * `writeHead`; throws a catalogue error for the caller to answer.
+ */
+export type SnapshotHandler = (req: RequestView, res: ServerResponse, headers?: readonly string[]) => void;
 
 /**
  * `GET /v1/snapshot?streams=a,b`: the polling contract. The body is the same state the SSE
@@ -20,7 +23,7 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
   // With stream tokens a body is per-user data: shared caches (CDNs, proxies) must not keep it.
   const cacheControl = `${ctx.config.security.streamTokenSecrets.length > 0 ? 'private' : 'public'}, max-age=${maxAge}`;
   const pollInterval = String(ctx.config.pollIntervalMs);
-  return (req, res) => {
+  return (req, res, headers = []) => {
     const grant = checkStreamToken(ctx, req);
     const selection = ctx.selections.resolve(queryString(req, 'streams'));
     grant.assertAllows(selection.names);
@@ -30,12 +33,11 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
     const body = ctx.bodies.get(`snapshot:${selection.key}`, selection.etag(), () => {
       return `{"position":"${id}","streams":${selection.streamsJson()}}`;
     });
-    res.setHeader('Cache-Control', cacheControl);
-    res.setHeader('X-Poll-Interval-Ms', pollInterval);
-    res.setHeader('X-Server-Time', String(ctx.now()));
+    const out = [...headers, 'Cache-Control', cacheControl, 'X-Poll-Interval-Ms', pollInterval];
+    out.push('X-Server-Time', String(ctx.now()));
     const fresh = ctx.freshness();
-    if (fresh.stale) res.setHeader('X-Switchyard-Stale', String(fresh.sinceFetchMs ?? 'never'));
-    const sent = sendVersioned(req, res, body);
+    if (fresh.stale) out.push('X-Switchyard-Stale', String(fresh.sinceFetchMs ?? 'never'));
+    const sent = sendVersioned(req, res, body, out);
     // Requests and bytes are counted by the response counter; this adds pollers and latency.
     ctx.polls.answered(req, selection, sent.status);
   };

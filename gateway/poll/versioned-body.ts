@@ -38,6 +38,8 @@ export class BodyCache {
 /** True when an If-None-Match header names this (weak) ETag, or is `*`. Weak comparison per RFC 9110. */
 export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
+  // The common case, a client sending back the ETag it was given: no parsing.
+  if (ifNoneMatch === etag) return true;
   if (ifNoneMatch.trim() === '*') return true;
   const bare = etag.replace(/^W\//, '');
   return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
