@@ -74,7 +74,6 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
       }
       return true;
     }
-    const bytesBefore = req.socket.bytesWritten;
     try {
       const tooLong = urlTooLong(url, security.maxUrlLength);
       if (tooLong) throw tooLong;
@@ -87,7 +86,7 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
       fail(req, res, err, common);
     }
     // A poll is answered before this returns: counted at once, without a listener.
-    if (!counter.countEnded(req, res, endpoint, bytesBefore)) counter.track(req, res, endpoint, bytesBefore);
+    if (!counter.countEnded(req, res, endpoint)) counter.track(req, res, endpoint);
     return true;
   };
 }

@@ -40,15 +40,29 @@ export function endpointOfPath(path: string): Endpoint {
 export interface OwnedResponse {
   readonly res: ServerResponse;
   readonly conn: Socket | null;
-  /** `conn.bytesWritten` already counted; -1 when the response was never tracked. */
-  countedBytes: number;
+  /** Whether the counter handed this response over (false: never tracked, or already ended). */
+  counted: boolean;
 }
 
 interface InFlight {
   readonly path: Endpoint;
   readonly socket: Socket;
-  /** socket.bytesWritten already counted for this response. */
-  counted: number;
+}
+
+/** Where a connection's `bytesWritten` was last counted up to. */
+const COUNTED = Symbol('switchyard.countedBytes');
+type CountedSocket = Socket & { [COUNTED]?: number };
+
+/**
+ * The bytes a connection wrote since they were last counted. One mark per connection, not per
+ * response: pipelined responses overlap on their socket, and each byte must count once.
+ */
+function newBytes(socket: CountedSocket): number {
+  const written = socket.bytesWritten;
+  const before = socket[COUNTED] ?? 0;
+  if (written <= before) return 0;
+  socket[COUNTED] = written;
+  return written - before;
 }
 
 /**
@@ -62,8 +76,9 @@ export class ResponseCounter {
   private readonly open = new Map<ServerResponse, InFlight>();
   /** One shared `close` listener (`this` is the response): no closure per request or open stream. */
   private readonly onClose: (this: ServerResponse) => void;
-
   private readonly owners: Array<{ endpoint: Endpoint; open: () => Iterable<OwnedResponse> }> = [];
+  private readonly requestChildren = new Map<string, ReturnType<GatewayMetrics['requests']['labels']>>();
+  private readonly byteChildren = new Map<Endpoint, ReturnType<GatewayMetrics['responseBytes']['labels']>>();
 
   constructor(private readonly metrics: GatewayMetrics) {
     metrics.beforeScrape.push(() => {
@@ -76,13 +91,9 @@ export class ResponseCounter {
     };
   }
 
-  /**
-   * Starts counting `res` under `endpoint` (a router may re-tag it with tagEndpoint), from
-   * `counted` bytes of its connection on (default: now).
-   */
-  track(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, counted?: number): void {
-    const socket = req.socket;
-    this.open.set(res, { path: endpoint, socket, counted: counted ?? socket.bytesWritten });
+  /** Starts counting `res` under `endpoint` (a router may re-tag it with tagEndpoint). */
+  track(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
+    this.open.set(res, { path: endpoint, socket: req.socket });
     res.on('close', this.onClose);
   }
 
@@ -91,17 +102,61 @@ export class ResponseCounter {
    * `end()` has handed every byte to the socket, whose `bytesWritten` counts what it buffers.
    * Returns false (and counts nothing) when that does not hold: the caller tracks it instead.
    */
-  countEnded(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, bytesBefore: number): boolean {
+  countEnded(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): boolean {
     // A pipelined response waits for the ones before it: its bytes are not on the socket yet.
     if (!res.writableEnded || res.socket !== req.socket || req.socket === null) return false;
-    const written = req.socket.bytesWritten - bytesBefore;
-    if (written > 0) this.bytesOf(endpoint).inc(written);
+    const bytes = newBytes(req.socket);
+    if (bytes > 0) this.bytesOf(endpoint).inc(bytes);
     this.requestsOf(endpoint, res.statusCode).inc();
     return true;
   }
 
-  private readonly requestChildren = new Map<string, ReturnType<GatewayMetrics['requests']['labels']>>();
-  private readonly byteChildren = new Map<Endpoint, ReturnType<GatewayMetrics['responseBytes']['labels']>>();
+  /**
+   * Hands the counting of a tracked response over to `owned`, which must then be listed by an
+   * owner (addOwner) and reported with closedOwned when it ends.
+   */
+  handOver(res: ServerResponse, owned: OwnedResponse): void {
+    const f = this.open.get(res);
+    if (f === undefined) return;
+    this.open.delete(res);
+    res.off('close', this.onClose);
+    owned.counted = true;
+  }
+
+  /** Registers the open responses handed over under `endpoint`, brought up to date at each scrape. */
+  addOwner(endpoint: Endpoint, open: () => Iterable<OwnedResponse>): void {
+    this.owners.push({ endpoint, open });
+  }
+
+  /** A handed-over response ended: its last bytes, and its request with its status. */
+  closedOwned(endpoint: Endpoint, o: OwnedResponse): void {
+    if (!o.counted) return;
+    this.flushOwned(endpoint, o);
+    o.counted = false;
+    this.requestsOf(endpoint, o.res.headersSent ? o.res.statusCode : 0).inc();
+  }
+
+  private flushOwned(endpoint: Endpoint, o: OwnedResponse): void {
+    if (!o.counted || o.conn === null) return;
+    const bytes = newBytes(o.conn);
+    if (bytes > 0) this.bytesOf(endpoint).inc(bytes);
+  }
+
+  private flush(res: ServerResponse, f: InFlight): Endpoint {
+    const endpoint = (res as unknown as Record<symbol, Endpoint | undefined>)[TAG] ?? f.path;
+    const bytes = newBytes(f.socket);
+    if (bytes > 0) this.bytesOf(endpoint).inc(bytes);
+    return endpoint;
+  }
+
+  /** The response closed: count it once, with its status (0: the client left before any answer). */
+  private closed(res: ServerResponse): void {
+    const f = this.open.get(res);
+    if (f === undefined) return;
+    this.open.delete(res);
+    const endpoint = this.flush(res, f);
+    this.requestsOf(endpoint, res.headersSent ? res.statusCode : 0).inc();
+  }
 
   /** The request counter of one endpoint and status (label lookups cached: a poll is hot). */
   private requestsOf(endpoint: Endpoint, status: number) {
@@ -121,55 +176,6 @@ export class ResponseCounter {
       this.byteChildren.set(endpoint, c);
     }
     return c;
-  }
-
-  /**
-   * Hands the counting of a tracked response over to `owned` (which must then be listed by an
-   * owner, see addOwner, and reported with closedOwned when it ends).
-   */
-  handOver(res: ServerResponse, owned: OwnedResponse): void {
-    const f = this.open.get(res);
-    if (f === undefined) return;
-    this.open.delete(res);
-    res.off('close', this.onClose);
-    owned.countedBytes = f.counted;
-  }
-
-  /** Registers the open responses handed over under `endpoint`, brought up to date at each scrape. */
-  addOwner(endpoint: Endpoint, open: () => Iterable<OwnedResponse>): void {
-    this.owners.push({ endpoint, open });
-  }
-
-  /** A handed-over response ended: its last bytes, and its request with its status. */
-  closedOwned(endpoint: Endpoint, o: OwnedResponse): void {
-    if (o.countedBytes < 0) return;
-    this.flushOwned(endpoint, o);
-    o.countedBytes = -1;
-    this.requestsOf(endpoint, o.res.headersSent ? o.res.statusCode : 0).inc();
-  }
-
-  private flushOwned(endpoint: Endpoint, o: OwnedResponse): void {
-    if (o.countedBytes < 0 || o.conn === null) return;
-    const written = o.conn.bytesWritten;
-    if (written > o.countedBytes) this.bytesOf(endpoint).inc(written - o.countedBytes);
-    o.countedBytes = written;
-  }
-
-  private flush(res: ServerResponse, f: InFlight): Endpoint {
-    const endpoint = (res as unknown as Record<symbol, Endpoint | undefined>)[TAG] ?? f.path;
-    const written = f.socket.bytesWritten;
-    if (written > f.counted) this.bytesOf(endpoint).inc(written - f.counted);
-    f.counted = written;
-    return endpoint;
-  }
-
-  /** The response closed: count it once, with its status (0: the client left before any answer). */
-  private closed(res: ServerResponse): void {
-    const f = this.open.get(res);
-    if (f === undefined) return;
-    this.open.delete(res);
-    const endpoint = this.flush(res, f);
-    this.requestsOf(endpoint, res.headersSent ? res.statusCode : 0).inc();
   }
 }
 

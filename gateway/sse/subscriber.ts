@@ -44,12 +44,11 @@ export class Subscriber {
   /** Whether the response uses chunked transfer encoding (HTTP/1.1) or raw bytes (HTTP/1.0). */
   private readonly chunkedWire: boolean;
   /**
-   * The connection the response is on, and its `bytesWritten` already counted in the response
-   * metrics (-1: not counted there). The stream route hands the counting of open streams over
-   * to their subscribers (gateway/observability/http-metrics.ts `OwnedResponse`).
+   * The connection the response is on, and whether the response metrics handed the counting
+   * of this stream over to it (gateway/observability/http-metrics.ts `OwnedResponse`).
    */
   readonly conn: Socket | null;
-  countedBytes = -1;
+  counted = false;
   /** Made on the first pause: an idle stream carries neither the listener nor the function. */
   private onDrain: (() => void) | null = null;
   private readonly onClose: () => void;

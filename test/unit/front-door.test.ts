@@ -6,9 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
+import express from 'express';
+import { compileTrust, RequestViews } from '../../gateway/http/request-view.ts';
 import { overloadGuard } from '../../gateway/overload/guard.ts';
+import type { SecurityConfig } from '../../gateway/security/security-config.ts';
 import type { Subscriber } from '../../gateway/sse/subscriber.ts';
 import { openSse } from '../helpers/sse-client.ts';
 import { send, startSecureGateway } from './security-fixture.ts';
@@ -187,5 +191,76 @@ describe('front door', () => {
     assert.equal(count('snapshot', '400'), 1);
     assert.equal(count('stream', '200'), 1);
     assert.ok(streamBytes(text) >= whileOpen, 'stream bytes never go back');
+  });
+});
+
+describe('front door: wire details', () => {
+  test('pipelined polls are each answered and counted, bytes exactly', async (t) => {
+    const g = await startSecureGateway(t, { env: OPEN });
+    const sock = connect(g.port, '127.0.0.1');
+    await once(sock, 'connect');
+    t.after(() => sock.destroy());
+    let received = 0;
+    let text = '';
+    sock.on('data', (b: Buffer) => {
+      received += b.length;
+      text += b.toString('latin1');
+    });
+    const get = 'GET /v1/snapshot HTTP/1.1\r\nHost: x\r\n\r\n';
+    // Three requests in one write: the 2nd and 3rd responses wait for the 1st (not on the socket yet).
+    sock.write(get + get + get);
+    while ((text.match(/HTTP\/1\.1 200/g) ?? []).length < 3 || !text.endsWith('}')) await once(sock, 'data');
+    sock.end();
+    await once(sock, 'close');
+    const metrics = await g.ctx.metrics.render();
+    assert.match(metrics, /switchyard_http_requests_total\{endpoint="snapshot",status="200"\} 3\n/);
+    const bytes = Number(
+      /switchyard_http_response_bytes_total\{endpoint="snapshot"\} (\d+)/.exec(metrics)?.[1],
+    );
+    assert.equal(bytes, received);
+  });
+
+  test('the client address follows TRUST_PROXY exactly as express computes req.ip', async (t) => {
+    const cases: Array<[SecurityConfig['trustProxy'], string | undefined]> = [];
+    for (const trust of [false, 1, 2, ['loopback'], ['10.0.0.0/8'], ['127.0.0.1', '10.1.2.3']] as const)
+      for (const xff of [undefined, '203.0.113.9', '203.0.113.9, 10.1.2.3', 'garbage, 10.9.9.9', ''])
+        cases.push([trust as SecurityConfig['trustProxy'], xff]);
+    for (const [trust, xff] of cases) {
+      const app = express();
+      app.set('trust proxy', trust === false ? false : Array.isArray(trust) ? [...trust] : trust);
+      const views = new RequestViews(compileTrust(trust));
+      const server = createServer((req, res) => {
+        const ours = views.of(req, -1).ip;
+        app(req as express.Request, res as express.Response, () => undefined);
+        res.end(JSON.stringify({ ours, express: (req as express.Request).ip }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      t.after(() => server.close());
+      const port = (server.address() as { port: number }).port;
+      const r = await send(`http://127.0.0.1:${port}/`, {
+        headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+      });
+      assert.equal(r.json.ours, r.json.express, `trust ${JSON.stringify(trust)} xff ${xff}`);
+      server.close();
+    }
+  });
+
+  test('parsed queries are shared per text, frozen, and bounded', () => {
+    const views = new RequestViews(null, 4);
+    const req = (url: string) =>
+      ({ url, method: 'GET', headers: {}, socket: { remoteAddress: '127.0.0.1' } }) as never;
+    const a = views.of(req('/v1/snapshot?streams=orders'), 12).query;
+    const b = views.of(req('/v1/snapshot?streams=orders'), 12).query;
+    assert.equal(a, b);
+    assert.ok(Object.isFrozen(a));
+    assert.deepEqual({ ...a }, { streams: 'orders' });
+    assert.deepEqual(
+      { ...views.of(req('/v1/snapshot?streams=a&streams=b'), 12).query },
+      { streams: ['a', 'b'] },
+    );
+    for (let i = 0; i < 10; i++) views.of(req(`/v1/snapshot?x=${i}`), 12);
+    assert.equal((views as unknown as { queries: Map<string, unknown> }).queries.size <= 4, true);
+    const long = `/v1/snapshot?access_token=${'t'.repeat(300)}`;
+    assert.notEqual(views.of(req(long), 12).query, views.of(req(long), 12).query, 'long texts not kept');
   });
 });
