@@ -157,8 +157,10 @@ export function renderScenario(r: ScenarioResult): string {
           '',
         );
   }
-  if (r.ramp) {
+  for (const ramp of r.ramps ?? []) {
     out.push(
+      `${ramp.system}:`,
+      '',
       table(
         [
           'streams',
@@ -174,7 +176,7 @@ export function renderScenario(r: ScenarioResult): string {
           'RSS MB',
           'ok',
         ],
-        r.ramp.steps.map((s) => [
+        ramp.steps.map((s) => [
           s.streams,
           s.connected,
           s.lossPct,
@@ -190,7 +192,7 @@ export function renderScenario(r: ScenarioResult): string {
         ]),
       ),
       '',
-      `Most streams with p99 < 1 s: **${r.ramp.maxStreamsUnder1s}** (${r.ramp.limit}).`,
+      `Most streams with p99 < 1 s: **${ramp.maxStreamsUnder1s}**, ${ramp.deliveredAtMax} updates/s delivered (${ramp.limit}).`,
       '',
     );
   }

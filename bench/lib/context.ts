@@ -25,6 +25,8 @@ export interface RunOptions {
   /** Extra polling path on the gateway (a legacy contract route), measured with /v1/snapshot. */
   legacyPath: string | null;
   cpuProf: boolean;
+  /** scale-up: fraction of a core each gateway worker may use (cgroup cpu quota); 0: no quota. */
+  coreQuota: number;
   gatewayEnv: Record<string, string>;
   /** Only for single-scenario runs: override streams / rate. */
   streams: number | null;
