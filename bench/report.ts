@@ -153,7 +153,7 @@ export function renderScenario(r: ScenarioResult): string {
     for (const row of r.sse)
       if (Number.isFinite(row.gatewayIngestMeanMs))
         out.push(
-          `${row.system} latency legs (means over the window): created -> applied to the cache ${row.gatewayIngestMeanMs} ms (Kafka hop), -> written to the sockets ${row.gatewayFlushMeanMs} ms, -> read by the client ${row.meanMs} ms.`,
+          `${row.system} latency legs (means over the window): created -> applied to the cache ${row.gatewayIngestMeanMs} ms (Kafka hop; p99 <= ${row.gatewayIngestP99Ms} ms), -> written to the sockets ${row.gatewayFlushMeanMs} ms (p99 <= ${row.gatewayFlushP99Ms} ms), -> read by the client ${row.meanMs} ms (p99 ${row.p99Ms} ms).`,
           '',
         );
   }

@@ -10,6 +10,9 @@ export interface LatencySums {
   ingestCount: number;
   deliverySum: number;
   deliveryCount: number;
+  /** Cumulative bucket counts by upper bound (seconds), summed over label values. */
+  ingestBuckets: Map<number, number>;
+  deliveryBuckets: Map<number, number>;
 }
 
 function sumOf(text: string, metric: string): number {
@@ -24,6 +27,21 @@ function sumOf(text: string, metric: string): number {
   return total;
 }
 
+/** Cumulative `_bucket` counts by `le`, summed over the series whose labels contain `filter`. */
+function bucketsOf(text: string, metric: string, filter = ''): Map<number, number> {
+  const out = new Map<number, number>();
+  const prefix = `${metric}_bucket{`;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(prefix) || !line.includes(filter)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le === undefined || !Number.isFinite(v)) continue;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    out.set(bound, (out.get(bound) ?? 0) + v);
+  }
+  return out;
+}
+
 /** Null when the endpoint does not answer (e.g. a remote gateway without access). */
 export async function readLatencySums(metricsUrl: string): Promise<LatencySums | null> {
   try {
@@ -35,6 +53,8 @@ export async function readLatencySums(metricsUrl: string): Promise<LatencySums |
       ingestCount: sumOf(text, 'switchyard_ingest_latency_seconds_count'),
       deliverySum: sumOf(text, 'switchyard_delivery_latency_seconds_sum'),
       deliveryCount: sumOf(text, 'switchyard_delivery_latency_seconds_count'),
+      ingestBuckets: bucketsOf(text, 'switchyard_ingest_latency_seconds'),
+      deliveryBuckets: bucketsOf(text, 'switchyard_delivery_latency_seconds', 'transport="sse"'),
     };
   } catch {
     return null;
@@ -53,4 +73,25 @@ export function meanLegs(
     ingestMs: n1 > 0 ? ((b.ingestSum - a.ingestSum) * 1000) / n1 : Number.NaN,
     flushMs: n2 > 0 ? ((b.deliverySum - a.deliverySum) * 1000) / n2 : Number.NaN,
   };
+}
+
+/**
+ * The upper bound (ms) of the histogram bucket holding quantile `q` of a leg over the window
+ * between two readings: "p99 <= X ms", as coarse as the gateway's buckets (1, 2.5, 5, 10, 25,
+ * 50, 100 ms...). NaN where nothing was observed.
+ */
+export function legQuantileMs(
+  a: LatencySums | null,
+  b: LatencySums | null,
+  leg: 'ingest' | 'delivery',
+  q: number,
+): number {
+  if (!a || !b) return Number.NaN;
+  const before = leg === 'ingest' ? a.ingestBuckets : a.deliveryBuckets;
+  const after = leg === 'ingest' ? b.ingestBuckets : b.deliveryBuckets;
+  const bounds = [...after.keys()].sort((x, y) => x - y);
+  const total = (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
+  if (total <= 0) return Number.NaN;
+  for (const le of bounds) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le * 1000;
+  return Number.NaN;
 }

@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import { type RunContext, sleep } from '../lib/context.ts';
-import { type LatencySums, meanLegs, readLatencySums } from '../lib/gateway-metrics.ts';
+import { type LatencySums, legQuantileMs, meanLegs, readLatencySums } from '../lib/gateway-metrics.ts';
 import { cpuSeconds, RssSampler, rssBytes } from '../lib/proc.ts';
 import { Publisher } from '../load/publisher.ts';
 import type { RunningSystem } from '../targets/types.ts';
@@ -55,6 +55,9 @@ export interface SseResult {
   gatewayIngestMeanMs: number;
   /** Switchyard only: mean creation -> written to the sockets (ingest + hub queueing + fan-out). */
   gatewayFlushMeanMs: number;
+  /** Switchyard only: the bucket bounds (ms) holding the p99 of the two legs above ("p99 <= X"). */
+  gatewayIngestP99Ms: number;
+  gatewayFlushP99Ms: number;
   /** Client side mean creation -> arrival, to compare with the two above. */
   meanMs: number;
   /** The machine's 1-minute load average at the end of the window (2 cores: above ~2.5 the numbers are noisy). */
@@ -164,6 +167,8 @@ export async function ssePhase(ctx: RunContext, sys: RunningSystem, spec: SsePha
     sseErrors: s.errors,
     gatewayIngestMeanMs: round(meanLegs(legs0, legs1).ingestMs),
     gatewayFlushMeanMs: round(meanLegs(legs0, legs1).flushMs),
+    gatewayIngestP99Ms: legQuantileMs(legs0, legs1, 'ingest', 0.99),
+    gatewayFlushP99Ms: legQuantileMs(legs0, legs1, 'delivery', 0.99),
     meanMs: round(s.hist.mean()),
     loadAvg: round(loadavg()[0] ?? 0, 1),
   };

@@ -137,8 +137,10 @@ export class ResponseCounter {
   }
 
   private flushOwned(endpoint: Endpoint, o: OwnedResponse): void {
-    if (!o.counted || o.conn === null) return;
-    const bytes = newBytes(o.conn);
+    // A pipelined stream is not on its socket until the responses before it end.
+    const conn = o.conn ?? o.res.socket;
+    if (!o.counted || conn === null) return;
+    const bytes = newBytes(conn);
     if (bytes > 0) this.bytesOf(endpoint).inc(bytes);
   }
 
