@@ -5,7 +5,7 @@
 import { type RunContext, startSystem } from './lib/context.ts';
 import { CpuQuota, gatewayProcesses } from './lib/cpu-quota.ts';
 import { type PollRow, pollPhase } from './phases/poll-phase.ts';
-import { type RampStep, rampPhase } from './phases/ramp-phase.ts';
+import { type RampSpec, type RampStep, rampPhase } from './phases/ramp-phase.ts';
 import { type SsePhaseSpec, type SseResult, ssePhase } from './phases/sse-phase.ts';
 import type { SystemName } from './targets/types.ts';
 
@@ -58,6 +58,18 @@ function scaled(ctx: RunContext, n: number): number {
   return ctx.opts.streams ?? Math.max(10, Math.round(n * ctx.opts.scale));
 }
 
+/** A stream-count ramp (scaled, deduplicated) at 5 updates/s, each step failing at p99 >= 1 s or 0.1% loss. */
+function rampSpec(ctx: RunContext, counts: readonly number[]): RampSpec {
+  return {
+    steps: [...new Set(counts.map((n) => scaled(ctx, n)))],
+    rate: ctx.opts.rate ?? 5,
+    rampPerSec: 2000,
+    windowS: ctx.opts.windowS ?? 5,
+    p99LimitMs: 1000,
+    lossLimitPct: 0.1,
+  };
+}
+
 /** The ramp of one system, summarised: the last passing step and why the ramp stopped. */
 function summariseRamp(system: string, steps: RampStep[], planned: readonly number[]): RampResult {
   const passed = steps.filter((s) => s.ok);
@@ -72,7 +84,7 @@ function summariseRamp(system: string, steps: RampStep[], planned: readonly numb
     saturated,
     limit: saturated
       ? `stopped at ${last.streams}: p99 ${last.p99Ms} ms, loss ${last.lossPct}%, ${last.failed} failed connects`
-      : `every step passed up to the last, ${planned[planned.length - 1]} (19,500 is what ulimit -n 20000 lets one process hold)`,
+      : `every step passed up to the last, ${planned[planned.length - 1]}${planned[planned.length - 1] === 19_500 ? ' (19,500 is what ulimit -n 20000 lets one process hold)' : ''}`,
   };
 }
 
@@ -198,21 +210,11 @@ export const SCENARIOS: Scenario[] = [
     title: 'most streams with p99 < 1 s (ramp, 5 updates/s)',
     about: 'Steps the stream count up while publishing; the last step with p99 < 1 s and no loss.',
     async run(ctx) {
-      const steps = [2000, 4000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 19_500].map((n) =>
-        scaled(ctx, n),
-      );
-      const spec = {
-        steps: [...new Set(steps)],
-        rate: ctx.opts.rate ?? 5,
-        rampPerSec: 2000,
-        windowS: ctx.opts.windowS ?? 5,
-        p99LimitMs: 1000,
-        lossLimitPct: 0.1,
-      };
+      const spec = rampSpec(ctx, [2000, 4000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 19_500]);
       const result: ScenarioResult = {
         name: 'max-streams',
         title: this.title,
-        params: spec,
+        params: { ...spec },
         errors: [],
         targets: [],
         notes: [],
@@ -274,20 +276,10 @@ export const SCENARIOS: Scenario[] = [
       'Steps streams up (5 updates/s) with WORKERS=1, then 2, each worker held to --core-quota of a core; compares the updates/s delivered at the last step with p99 < 1 s.',
     async run(ctx) {
       const fraction = ctx.opts.coreQuota;
-      const spec = {
-        steps: [
-          ...new Set(
-            [
-              500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000, 10_000, 12_000, 14_000,
-            ].map((n) => scaled(ctx, n)),
-          ),
-        ],
-        rate: ctx.opts.rate ?? 5,
-        rampPerSec: 2000,
-        windowS: ctx.opts.windowS ?? 5,
-        p99LimitMs: 1000,
-        lossLimitPct: 0.1,
-      };
+      const spec = rampSpec(
+        ctx,
+        [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000, 10_000, 12_000, 14_000],
+      );
       const result: ScenarioResult = {
         name: 'scale-up',
         title: this.title,
