@@ -8,6 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parentPid } from './proc.ts';
 
 /** The cgroup cfs period: quotas are fractions of it. Short, so a throttled process waits ms, not 100s of ms. */
 const PERIOD_US = 10_000;
@@ -83,15 +84,7 @@ export function gatewayProcesses(pids: readonly number[]): number[] {
       return false;
     }
   };
-  const parentOf = (p: number): number => {
-    try {
-      const text = readFileSync(`/proc/${p}/stat`, 'latin1');
-      return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
-    } catch {
-      return -1;
-    }
-  };
   const nodes = pids.filter(isNode);
-  const parents = new Set(nodes.map(parentOf));
+  const parents = new Set(nodes.map(parentPid));
   return nodes.filter((p) => !parents.has(p));
 }

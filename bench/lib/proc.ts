@@ -25,6 +25,11 @@ function readStat(pid: number): StatLine | null {
   }
 }
 
+/** The parent of `pid`, or -1 when it is gone. */
+export function parentPid(pid: number): number {
+  return readStat(pid)?.ppid ?? -1;
+}
+
 /** `pid` and all its descendants that are alive now. */
 export function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();

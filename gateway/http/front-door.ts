@@ -48,7 +48,8 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, common: readonly string[]) => {
     const e = toGatewayError(err);
     if (e.code === 'INTERNAL') log.error({ err, path: safePath(req.url ?? '') }, 'unhandled error');
-    if (!res.headersSent && !res.hasHeader(common[0]!))
+    // Both routes write their headers in one writeHead: an answer not yet sent has none set.
+    if (!res.headersSent)
       for (let i = 0; i < common.length; i += 2) res.setHeader(common[i]!, common[i + 1]!);
     sendError(res, e, req.method);
   };
@@ -61,23 +62,18 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
     const endpoint = routeOf(q < 0 ? url : url.slice(0, q));
     if (endpoint === null) return false;
     const common = commonHeaders(req);
-    if (endpoint === 'stream') {
-      counter.track(req, res, endpoint);
-      try {
-        const tooLong = urlTooLong(url, security.maxUrlLength);
-        if (tooLong) throw tooLong;
-        // Headers go out in one writeHead: a response that never called setHeader keeps no
-        // header table for as long as the stream is open (about 0.7 KB per idle stream).
-        serveStream(ctx, views.of(req, q), res, common).catch((err: unknown) => fail(req, res, err, common));
-      } catch (err) {
-        fail(req, res, err, common);
-      }
-      return true;
-    }
+    // A stream is counted when it ends (its subscriber takes over once it opens).
+    if (endpoint === 'stream') counter.track(req, res, endpoint);
     try {
       const tooLong = urlTooLong(url, security.maxUrlLength);
       if (tooLong) throw tooLong;
       const view = views.of(req, q);
+      if (endpoint === 'stream') {
+        // Headers go out in one writeHead: a response that never called setHeader keeps no
+        // header table for as long as the stream is open (about 0.7 KB per idle stream).
+        serveStream(ctx, view, res, common).catch((err: unknown) => fail(req, res, err, common));
+        return true;
+      }
       const refused = rateLimit(view);
       if (refused) throw refused;
       guard.admitPoll();
@@ -86,7 +82,7 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
       fail(req, res, err, common);
     }
     // A poll is answered before this returns: counted at once, without a listener.
-    if (!counter.countEnded(req, res, endpoint)) counter.track(req, res, endpoint);
+    if (endpoint === 'snapshot' && !counter.countEnded(req, res, endpoint)) counter.track(req, res, endpoint);
     return true;
   };
 }

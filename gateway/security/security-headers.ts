@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 
 export interface HtmlSecurityOptions {
@@ -53,15 +52,6 @@ export function htmlSecurityHeaders(opts: HtmlSecurityOptions = {}): RequestHand
   };
 }
 
-/**
- * Headers for every response (JSON, event streams, scripts): browsers must not sniff a JSON error
- * or a stream into HTML, and no response carries a Referer onwards.
- */
-export const baseSecurityHeaders: RequestHandler = (_req, res, next) => {
-  setBaseSecurityHeaders(res);
-  next();
-};
-
 /** The base security headers as a flat `[name, value, ...]` list (for one `writeHead`). */
 export const BASE_SECURITY_HEADERS: readonly string[] = Object.freeze([
   'X-Content-Type-Options',
@@ -70,8 +60,12 @@ export const BASE_SECURITY_HEADERS: readonly string[] = Object.freeze([
   'no-referrer',
 ]);
 
-/** The base security headers on one response (the front door's path to the same headers). */
-export function setBaseSecurityHeaders(res: ServerResponse): void {
+/**
+ * Headers for every response (JSON, event streams, scripts): browsers must not sniff a JSON error
+ * or a stream into HTML, and no response carries a Referer onwards.
+ */
+export const baseSecurityHeaders: RequestHandler = (_req, res, next) => {
   for (let i = 0; i < BASE_SECURITY_HEADERS.length; i += 2)
     res.setHeader(BASE_SECURITY_HEADERS[i]!, BASE_SECURITY_HEADERS[i + 1]!);
-}
+  next();
+};

@@ -2,7 +2,7 @@
  * Response headers of every event stream, frozen. `no-transform` and `X-Accel-Buffering: no`
  * keep CDNs, compression middleware and NGINX from buffering the stream (docs/protocol.md).
  */
-export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   Connection: 'keep-alive',
