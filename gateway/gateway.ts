@@ -5,13 +5,14 @@ import { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { CacheObserver } from './cache/types.ts';
 import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
+import type { ControlLog } from './fleet/control-log.ts';
+import { createFleetState, FleetFigures } from './fleet/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
 import { stopOverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
 import { createRollout } from './rollout/create.ts';
-import type { RolloutStore } from './rollout/store.ts';
 import {
   attachDeadLetters,
   createDeadLetters,
@@ -33,8 +34,8 @@ export interface GatewayOverrides {
   now?: () => number;
   random?: () => number;
   metrics?: GatewayMetrics;
-  /** Where rollout rules live; default: the Kafka control topic when Kafka is configured, else memory. */
-  rolloutStore?: RolloutStore;
+  /** Where fleet state travels; default: the Kafka control topic, else the cluster primary, else memory. */
+  controlLog?: ControlLog;
   /** Legacy contract registry (default: compat/contracts); tests add deliberately broken ones. */
   legacyContracts?: Readonly<Record<string, LegacyContract>>;
   /** The legacy backend's URL when only known at start (the demo's backend on port 0). */
@@ -67,6 +68,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
         metrics.deliveryLatency.observe({ transport: 'sse' }, Math.max(0, t - u.createdAt) / 1000);
     },
   });
+  const fleet = createFleetState(config, { logger, now, log: overrides.controlLog });
   const ctx: GatewayContext = {
     config,
     cache,
@@ -77,7 +79,9 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
-    rollout: createRollout(config, { hub, metrics, logger, now, store: overrides.rolloutStore }),
+    rollout: createRollout(config, { hub, metrics, logger, now, store: fleet }),
+    fleet,
+    figures: new FleetFigures(metrics, now),
     legacy: new LegacyAdapter({
       config,
       metrics,
@@ -96,6 +100,8 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
       return { stale: since === null || since > config.staleAfterMs, sinceFetchMs: since };
     },
   };
+  // Route modes and sample rates are fleet state: every process applies each new version.
+  fleet.onRoutes((s) => ctx.legacy.applyDesired(s));
   registerScrapeGauges(ctx);
   attachDeadLetters(ctx, deadLetters);
   return ctx;
@@ -104,6 +110,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
 /** Starts the source (and the TTL sweeper). Listening is the caller's job (main.ts or a test). */
 export async function startGateway(ctx: GatewayContext): Promise<void> {
   ctx.rollout.start();
+  ctx.figures.start();
   await ctx.source.start(ctx.cache);
   startStalenessWatch(ctx);
   const ttls = ctx.config.streams.filter((s) => s.mode === 'table' && s.ttlMs > 0).map((s) => s.ttlMs);
@@ -127,6 +134,7 @@ export async function stopGateway(ctx: GatewayContext): Promise<void> {
   stopOverloadGuard(ctx);
   ctx.hub.close();
   ctx.legacy.close();
+  ctx.figures.stop();
   await Promise.all([ctx.source.stop(), ctx.rollout.stop()]);
   await stopDeadLetters(ctx);
 }

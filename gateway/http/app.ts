@@ -5,6 +5,7 @@ import { demoRouter } from '../../compat/demo/router.ts';
 import { legacyRouter } from '../../legacy-adapter/router.ts';
 import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
+import { fleetRouter, workerHeader } from '../fleet/http.ts';
 import { httpMetrics } from '../observability/http-metrics.ts';
 import { statsRouter } from '../observability/stats-route.ts';
 import { rolloutRouter } from '../rollout/routes.ts';
@@ -54,13 +55,15 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
   app.use(httpMetrics(ctx.metrics));
   // Security headers, CORS, URL length and per-IP rate limits, before any route.
   app.use(securityMiddleware(ctx));
+  app.use(workerHeader(ctx));
 
   app.get('/healthz', healthz(ctx));
   app.get('/readyz', readyz(ctx));
   app.get('/metrics', async (_req, res, next) => {
     try {
       res.setHeader('Content-Type', ctx.metrics.registry.contentType);
-      res.end(await ctx.metrics.render());
+      // Every worker of this instance, summed (gateway/fleet/): one view whatever WORKERS is.
+      res.end(await ctx.figures.metricsText());
     } catch (err) {
       next(err);
     }
@@ -70,6 +73,7 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
   app.use(legacyRouter(ctx));
   // Client kit: transport rollout, latency telemetry, the kit as /v1/client.js, demo pages.
   app.use(rolloutRouter(ctx));
+  app.use(fleetRouter(ctx));
   app.use(telemetryRouter(ctx));
   app.use(clientKitRouter());
   app.use(demoRouter());
