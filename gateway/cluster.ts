@@ -47,6 +47,12 @@ export function runPrimary(config: Config, logger: Logger = createLogger(config.
     const index = indexOf.get(w) ?? 1;
     startedAt.delete(w);
     indexOf.delete(w);
+    // A setting to fix (port in use...): the worker said why in one line; respawning cannot help.
+    if (!stopping && code === 2) {
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exit(2);
+    }
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         log.info('all workers exited');

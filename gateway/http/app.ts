@@ -14,6 +14,7 @@ import { telemetryRouter } from '../telemetry/route.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { frontDoor } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
+import { indexRouter } from './index-page.ts';
 
 export interface AppExtensions {
   /** Routers mounted before the 404 handler (legacy routes, admin API, client kit...). */
@@ -74,6 +75,7 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
   // Client kit: transport rollout, latency telemetry, the kit as /v1/client.js, demo pages.
   app.use(rolloutRouter(ctx));
   app.use(fleetRouter(ctx));
+  app.use(indexRouter(ctx));
   app.use(telemetryRouter(ctx));
   app.use(clientKitRouter());
   app.use(demoRouter());
