@@ -179,7 +179,9 @@ export function resolveLegacyConfig(
   let demo = e.KAFKA_BROKERS === undefined && e.LEGACY_ROUTES === undefined;
   let demoNote: string | null = null;
   if (demo && e.STREAMS !== undefined) {
-    const missing = DEMO_LEGACY_ROUTES.flatMap((r) => contractStreamProblems(CONTRACTS[r.contract]!, streams));
+    const missing = DEMO_LEGACY_ROUTES.flatMap((r) =>
+      contractStreamProblems(CONTRACTS[r.contract]!, streams),
+    );
     if (missing.length > 0) {
       demo = false;
       demoNote = `the demo's legacy route ${DEMO_LEGACY_ROUTES[0]!.path} is off: ${missing[0]} (set LEGACY_ROUTES and LEGACY_URL to configure routes)`;
