@@ -35,6 +35,8 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
     });
     const out = [...headers, 'Cache-Control', cacheControl, 'X-Poll-Interval-Ms', pollInterval];
     out.push('X-Server-Time', String(ctx.now()));
+    // The rollout rules' version: a polling kit that sees it change asks /v1/transport at once.
+    out.push('X-Switchyard-Rules', String(ctx.rollout.state().version));
     const fresh = ctx.freshness();
     if (fresh.stale) out.push('X-Switchyard-Stale', String(fresh.sinceFetchMs ?? 'never'));
     const sent = sendVersioned(req, res, body, out);
