@@ -1,5 +1,12 @@
 import type { GatewayMetrics } from './metrics.ts';
-import { addSeries, type BucketSeries, histogramQuantile, readBuckets, subtractSeries } from './quantiles.ts';
+import {
+  addSeries,
+  type BucketSeries,
+  histogramQuantile,
+  quantileBucket,
+  readBuckets,
+  subtractSeries,
+} from './quantiles.ts';
 
 /** The latency series summarised, and the histogram each comes from. */
 export const LATENCY_SERIES = ['poll', 'sse', 'ingest', 'clientPoll', 'clientSse'] as const;
@@ -13,6 +20,16 @@ export interface SeriesSummary {
   p50: number | null;
   p95: number | null;
   p99: number | null;
+  /**
+   * The histogram bucket holding each quantile, [lower, upper] in seconds (upper null: beyond
+   * the last bound): the figures above are interpolated inside it, so claims ("< 1 ms", "N x
+   * sooner") must rest on these bounds, not on the interpolated value.
+   */
+  buckets: {
+    p50: [number, number | null];
+    p95: [number, number | null];
+    p99: [number, number | null];
+  } | null;
 }
 
 /** The body of `GET /v1/stats/latency`. */
@@ -149,12 +166,17 @@ export function summariseWindows(windows: readonly LatencyWindow[]): LatencySumm
 
 function summarise(s: BucketSeries | undefined): SeriesSummary {
   const count = s ? (s.cumulative[s.cumulative.length - 1] ?? 0) : 0;
-  if (!s || count === 0) return { count: 0, mean: null, p50: null, p95: null, p99: null };
+  if (!s || count === 0) return { count: 0, mean: null, p50: null, p95: null, p99: null, buckets: null };
+  const range = (q: number): [number, number | null] => {
+    const [lo, hi] = quantileBucket(q, s) ?? [0, null];
+    return [lo, hi !== null && Number.isFinite(hi) ? hi : null];
+  };
   return {
     count,
     mean: s.sum / count,
     p50: histogramQuantile(0.5, s),
     p95: histogramQuantile(0.95, s),
     p99: histogramQuantile(0.99, s),
+    buckets: { p50: range(0.5), p95: range(0.95), p99: range(0.99) },
   };
 }
