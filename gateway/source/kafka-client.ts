@@ -9,6 +9,14 @@ export interface KafkaClientOptions {
 }
 
 /**
+ * kafkajs errors that are expected states while topics and groups are being set up, or while
+ * several workers race to create the control topic: logged at debug, not as warnings. (If they
+ * last, the gateway's own retry and readiness logs say so.)
+ */
+const TRANSIENT =
+  /does not host this topic-partition|no leader for this topic-partition|leader is not available|coordinator is not available|coordinator is loading|not the correct coordinator|group is rebalancing|Topic creation errors/i;
+
+/**
  * The one way the gateway builds a kafkajs client: its retry policy, and its logs routed into
  * pino (kafkajs errors as warnings: the gateway decides what is fatal; the rest at debug).
  */
@@ -23,7 +31,8 @@ export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka 
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...extra } = entry;
-        if (level <= logLevel.ERROR) log.warn({ kafkajs: extra }, message);
+        const transient = TRANSIENT.test(`${String((extra as { error?: unknown }).error ?? '')} ${message}`);
+        if (level <= logLevel.ERROR && !transient) log.warn({ kafkajs: extra }, message);
         else log.debug({ kafkajs: extra }, message);
       },
   });
