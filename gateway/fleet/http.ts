@@ -4,7 +4,7 @@ import { GatewayError } from '../errors.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { processName } from './state.ts';
 
-/** Response header naming the process that answered (`<instance>/<worker>`), on every express route. */
+/** Response header naming the process that answered (`<instance>/<worker>`), on operators' routes. */
 export const WORKER_HEADER = 'X-Switchyard-Worker';
 
 /**
@@ -29,11 +29,14 @@ export function setVersion(res: Response, version: number): void {
   res.setHeader('Cache-Control', 'no-store');
 }
 
-/** Names the answering process on every response (so that each worker can be told apart). */
+/** Paths whose answers name the process: operators' routes only (the name is an internal host:port). */
+const OPERATOR_PATHS = /^\/(?:v1\/admin\/|metrics$|healthz$|readyz$|v1\/stats\/)/;
+
+/** Names the answering process on operators' routes (so that each worker can be told apart). */
 export function workerHeader(ctx: GatewayContext) {
   const name = processName(ctx.fleet.identity);
-  return (_req: Request, res: Response, next: () => void): void => {
-    res.setHeader(WORKER_HEADER, name);
+  return (req: Request, res: Response, next: () => void): void => {
+    if (OPERATOR_PATHS.test(req.path)) res.setHeader(WORKER_HEADER, name);
     next();
   };
 }
