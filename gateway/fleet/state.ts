@@ -80,6 +80,7 @@ export class FleetState implements RolloutStore {
   private reportQueued = false;
   private reporting: Promise<void> = Promise.resolve();
   private stopping = false;
+  private stopped: Promise<void> | null = null;
 
   constructor(
     private readonly control: ControlLog,
@@ -176,11 +177,26 @@ export class FleetState implements RolloutStore {
     };
   }
 
+  /** Idempotent. Withdraws this process's applied report (best effort, at most 1 s) so the fleet view forgets it. */
   stop(): Promise<void> {
-    this.stopping = true;
-    for (const p of this.pending.values()) p.resolve(false);
-    this.pending.clear();
-    return this.control.stop();
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      for (const p of this.pending.values()) p.resolve(false);
+      this.pending.clear();
+      if (this.control.loaded()) {
+        const key = `${APPLIED_PREFIX}${processName(this.opts.identity)}`;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          this.reporting.then(() => this.control.append(key, null)).catch(() => {}),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 1000);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      await this.control.stop();
+    })();
+    return this.stopped;
   }
 
   // --- internals ---------------------------------------------------------------------------
