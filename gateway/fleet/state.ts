@@ -47,6 +47,8 @@ export function processName(id: ProcessIdentity): string {
   return `${id.instance}/${id.worker}`;
 }
 
+/** How long a write waits for the log to be read after a start before answering 503. */
+const LOAD_WAIT_MS = 5000;
 /** How long a writer waits for its own record to come back through the log. */
 const ROUND_TRIP_TIMEOUT_MS = 10_000;
 
@@ -131,8 +133,8 @@ export class FleetState implements RolloutStore {
     return this.control.whenLoaded(timeoutMs);
   }
 
-  /** Publishes rules; without `basedOn`, based on the version in force here. */
-  async publish(record: RulesRecord, basedOn: number = this.rules.version): Promise<CompiledRules> {
+  /** Publishes rules; without `basedOn`, based on the version in force here once the log is read. */
+  async publish(record: RulesRecord, basedOn?: number): Promise<CompiledRules> {
     await this.write(RULES_KEY, { rules: record.rules, updatedAt: record.updatedAt }, basedOn);
     return this.rules;
   }
@@ -147,11 +149,7 @@ export class FleetState implements RolloutStore {
     this.routesListeners.push(listener);
   }
 
-  async publishRoutes(
-    routes: RoutesDocument,
-    updatedAt: number,
-    basedOn: number = this.routesState.version,
-  ): Promise<RoutesState> {
+  async publishRoutes(routes: RoutesDocument, updatedAt: number, basedOn?: number): Promise<RoutesState> {
     await this.write(ROUTES_KEY, { routes, updatedAt }, basedOn);
     return this.routesState;
   }
@@ -206,7 +204,13 @@ export class FleetState implements RolloutStore {
   }
 
   /** Appends and waits for the record to come back; 409 if another writer got there first. */
-  private async write(key: string, body: Record<string, unknown>, basedOn: number): Promise<void> {
+  private async write(key: string, body: Record<string, unknown>, asked: number | undefined): Promise<void> {
+    // Based on the state this process has read: never on the defaults while the log is being read.
+    if (!this.control.loaded() && !(await this.control.whenLoaded(LOAD_WAIT_MS)))
+      throw new GatewayError('CONTROL_UNAVAILABLE', 'the control log has not been read yet; retry', {
+        retryAfterSeconds: 2,
+      });
+    const basedOn = asked ?? this.versionOf(key);
     // Older than what this process has read: stale for sure. (Newer: this process lags; the log decides.)
     if (basedOn < this.versionOf(key)) throw this.conflict(key, basedOn);
     let offset: number;
