@@ -5,6 +5,7 @@ import { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { CacheObserver } from './cache/types.ts';
 import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
+import { createSchemaFormats } from './formats/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
@@ -20,7 +21,7 @@ import {
 } from './security/dead-letters.ts';
 import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
-import { KafkaSource } from './source/kafka-source.ts';
+import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
 import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
@@ -51,14 +52,17 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const metrics = overrides.metrics ?? new GatewayMetrics();
   const deadLetters = createDeadLetters(config, logger, metrics);
   const observer = cacheObserver(metrics, logger, deadLetters);
+  const formats = createSchemaFormats(config, logger, now);
   const cache = new SnapshotCache({
     streams: config.streams,
     historySize: config.historySize,
     now,
     observer,
     validators: recordValidators(config.streams),
+    formats: formats ?? undefined,
   });
-  const source = overrides.source ?? defaultSource(config, logger, now);
+  const prepare = formats ? formats.prepare.bind(formats) : undefined;
+  const source = overrides.source ?? defaultSource(config, logger, now, prepare);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
     now,
@@ -131,9 +135,14 @@ export async function stopGateway(ctx: GatewayContext): Promise<void> {
   await stopDeadLetters(ctx);
 }
 
-function defaultSource(config: Config, logger: Logger, now: () => number): RecordSource {
+function defaultSource(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+  prepare: KafkaSourceOptions['prepare'],
+): RecordSource {
   if (!config.kafka) return new DemoSource(config.streams, config.demoRate, now);
-  return new KafkaSource({ ...config.kafka, streams: config.streams, logger, now });
+  return new KafkaSource({ ...config.kafka, streams: config.streams, logger, now, prepare });
 }
 
 function cacheObserver(

@@ -20,6 +20,11 @@ export interface KafkaSourceOptions {
   probeIntervalMs?: number;
   /** A partition stuck this long gets the consumer restarted (seeking back to the cache). */
   stallRestartMs?: number;
+  /**
+   * Async work a batch needs before the synchronous apply (fetching Schema Registry schemas:
+   * gateway/formats/). Must not reject.
+   */
+  prepare?: (topic: string, records: readonly SourceRecord[]) => Promise<void>;
 }
 
 /** How long the broker may hold a fetch open; also bounds how fast staleness is noticed. */
@@ -178,6 +183,7 @@ export class KafkaSource implements RecordSource {
           value: m.value,
           timestamp: Number(m.timestamp),
         }));
+        await this.opts.prepare?.(batch.topic, records);
         this.sink!.apply(batch.topic, batch.partition, records);
       },
     });
