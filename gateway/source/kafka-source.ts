@@ -184,7 +184,7 @@ export class KafkaSource implements RecordSource {
           timestamp: Number(m.timestamp),
         }));
         await this.opts.prepare?.(batch.topic, records);
-        this.sink!.apply(batch.topic, batch.partition, records);
+        if (this.consumer === consumer) this.sink!.apply(batch.topic, batch.partition, records);
       },
     });
   }
