@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cacheRoot, runCommand } from '../../scripts/kafka.ts';
-import { readRegistryInfo, startRegistry, stopRegistry } from '../../scripts/schema-registry.ts';
+import { startRegistry, stopRegistry } from '../../scripts/schema-registry.ts';
 import { kafkaBrokers } from './kafka.ts';
 
 const execFileAsync = promisify(execFile);
@@ -47,11 +47,6 @@ export async function startTestRegistry(): Promise<void> {
   const dir = registryState();
   const info = await startRegistry({ stateDir: dir });
   if (info.url !== registryUrl()) throw new Error(`registry came back at ${info.url}, not ${registryUrl()}`);
-}
-
-/** Whether the registry recorded in the state dir is the one the URL names. */
-export function registryInfo() {
-  return readRegistryInfo(registryState());
 }
 
 /**

@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import avro from 'avsc';
@@ -14,11 +16,12 @@ import protobuf from 'protobufjs';
 import { decodeRecord } from '../../gateway/cache/record-decoder.ts';
 import { streamSchema } from '../../gateway/config/streams.ts';
 import { compileSchema } from '../../gateway/formats/compile.ts';
-import { RegistryClient } from '../../gateway/formats/registry-client.ts';
+import { RegistryClient, RegistryUnavailableError } from '../../gateway/formats/registry-client.ts';
 import { SchemaFormats } from '../../gateway/formats/schema-formats.ts';
 import { frame, readFraming } from '../../gateway/formats/wire.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
+import { testCertificate } from '../helpers/nginx.ts';
 
 const TRADE = {
   type: 'record',
@@ -305,6 +308,37 @@ describe('SchemaFormats', () => {
       assert.equal(!none.ok && none.detail, 'no schema registry configured');
     } finally {
       await reg.close();
+    }
+  });
+});
+
+describe('RegistryClient over https', () => {
+  test('trusts the CA of SCHEMA_REGISTRY_CA_FILE, and refuses an unknown CA as an outage', async () => {
+    const cert = await testCertificate();
+    const server = createHttpsServer({ cert: cert.pem, key: readFileSync(cert.keyPath) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
+      res.end(JSON.stringify({ schema: '"string"' }));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const opts = { url, username: null, password: null, timeoutMs: 2000 };
+      const trusted = new RegistryClient({ ...opts, ca: cert.pem });
+      assert.deepEqual(await trusted.schemaById(1), {
+        schemaType: 'AVRO',
+        schema: '"string"',
+        references: [],
+      });
+      const untrusted = new RegistryClient({ ...opts, ca: null });
+      await assert.rejects(untrusted.schemaById(1), (err: Error) => {
+        assert.ok(err instanceof RegistryUnavailableError);
+        assert.match(err.message, /self[- ]signed/);
+        return true;
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
     }
   });
 });
