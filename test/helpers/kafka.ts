@@ -166,8 +166,8 @@ export async function createTopic(
         configEntries: opts.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
       },
     ],
-    // kafkajs' own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker seconds old
-    // answers at first (the first test of a run failed on it); ours below tolerates it.
+    // kafkajs' own wait gives up at once on UNKNOWN_TOPIC_OR_PARTITION, which a loaded broker
+    // answers for a moment after creating the topic: waitForLeaders below retries it.
     waitForLeaders: false,
   });
   if (!created) throw new Error(`Topic ${topic} already exists`);
