@@ -3,9 +3,12 @@
  * The payload parsers are the well-kept libraries of each format: avsc (Avro), protobufjs
  * (Protobuf) and Ajv (JSON Schema validation); only the Confluent framing is read by hand (wire.ts).
  */
+
+import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import ajvDraft04 from 'ajv-draft-04';
 import addFormatsPlugin from 'ajv-formats';
 import avro from 'avsc';
 import protobuf from 'protobufjs';
@@ -172,20 +175,30 @@ function messagesOf(ns: protobuf.NamespaceBase): protobuf.Type[] {
 // ---------------------------------------------------------------------------------------------
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
+// A CommonJS module whose default export is the class (as ajv-formats' is the plugin).
+const AjvDraft04 = ajvDraft04 as unknown as new (opts: object) => Ajv;
 // `addUsedSchema: false`: two versions of one schema share an `$id`; each compiles on its own.
 const AJV_OPTS = { strict: false, allErrors: false, addUsedSchema: false } as const;
-let validators: { draft7: Ajv; draft2019: Ajv; draft2020: Ajv } | null = null;
+let validators: { draft4: Ajv; draft7: Ajv; draft2019: Ajv; draft2020: Ajv } | null = null;
 
 function ajvFor(schema: unknown): Ajv {
-  validators ??= {
-    draft7: addFormats(new Ajv(AJV_OPTS)),
-    draft2019: addFormats(new Ajv2019(AJV_OPTS)),
-    draft2020: addFormats(new Ajv2020(AJV_OPTS)),
-  };
+  if (validators === null) {
+    const draft7 = addFormats(new Ajv(AJV_OPTS));
+    // Draft-06 is draft-07 minus a few keywords: Ajv reads it with its meta-schema added.
+    draft7.addMetaSchema(createRequire(import.meta.url)('ajv/dist/refs/json-schema-draft-06.json'));
+    validators = {
+      draft4: addFormats(new AjvDraft04(AJV_OPTS)),
+      draft7,
+      draft2019: addFormats(new Ajv2019(AJV_OPTS)),
+      draft2020: addFormats(new Ajv2020(AJV_OPTS)),
+    };
+  }
   const dialect = (schema as { $schema?: unknown } | null)?.$schema;
-  if (typeof dialect === 'string' && dialect.includes('2020-12')) return validators.draft2020;
-  if (typeof dialect === 'string' && dialect.includes('2019-09')) return validators.draft2019;
-  return validators.draft7; // draft-07 and older dialects Ajv reads as draft-07
+  if (typeof dialect !== 'string') return validators.draft7;
+  if (dialect.includes('2020-12')) return validators.draft2020;
+  if (dialect.includes('2019-09')) return validators.draft2019;
+  if (dialect.includes('draft-04')) return validators.draft4;
+  return validators.draft7; // draft-07, draft-06, or no version named
 }
 
 function compileJsonSchema(text: string): CompiledSchema {

@@ -148,6 +148,22 @@ describe('format decoders', () => {
     );
   });
 
+  test('jsonschema: drafts 04 and 06 compile too', () => {
+    for (const $schema of [
+      'http://json-schema.org/draft-04/schema#',
+      'http://json-schema.org/draft-06/schema#',
+    ]) {
+      const schema = JSON.stringify({
+        $schema,
+        type: 'object',
+        properties: { n: { type: 'integer', maximum: 3 } },
+      });
+      const c = compileSchema({ schemaType: 'JSON', schema, references: [] });
+      assert.deepEqual(c.decode(Buffer.from('{"n":3}'), undefined), { n: 3 });
+      assert.throws(() => c.decode(Buffer.from('{"n":4}'), undefined), /\/n must be <= 3/);
+    }
+  });
+
   test('jsonschema: validated (draft-07 and 2020-12), mismatches say where', () => {
     for (const $schema of [
       'http://json-schema.org/draft-07/schema#',
