@@ -671,28 +671,29 @@ export async function setScramPassword(
   stateDir: string,
   user: string,
   password: string,
-  mechanisms: readonly string[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
+  mechanisms: readonly string[] = ['SCRAM-SHA-512'],
 ): Promise<void> {
   const info = readBrokerInfo(stateDir);
   if (!info || !isBrokerAlive(info)) throw new Error(`no Kafka broker running in ${stateDir}`);
   const lib = await ensureKafkaJars(info.version);
-  const config = mechanisms.map((m) => `${m}=[iterations=4096,password=${password}]`).join(',');
-  await runCommand('java', [
-    '-Xmx128m',
-    loggingFlag(resolve(stateDir), info.version),
-    '-cp',
-    classpath(lib),
-    'kafka.admin.ConfigCommand',
-    '--bootstrap-server',
-    info.brokers,
-    '--alter',
-    '--add-config',
-    config,
-    '--entity-type',
-    'users',
-    '--entity-name',
-    user,
-  ]);
+  // The broker takes one credential change per user and request: one run per mechanism.
+  for (const mechanism of mechanisms)
+    await runCommand('java', [
+      '-Xmx128m',
+      loggingFlag(resolve(stateDir), info.version),
+      '-cp',
+      classpath(lib),
+      'kafka.admin.ConfigCommand',
+      '--bootstrap-server',
+      info.brokers,
+      '--alter',
+      '--add-config',
+      `${mechanism}=[iterations=4096,password=${password}]`,
+      '--entity-type',
+      'users',
+      '--entity-name',
+      user,
+    ]);
 }
 
 /** Stops the broker and removes `stateDir` with all its data. */

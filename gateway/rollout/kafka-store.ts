@@ -2,7 +2,12 @@ import kafkajs, { type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
-import { createKafkaClient, groupId, type KafkaClientOptions } from '../source/kafka-client.ts';
+import {
+  createKafkaClient,
+  groupId,
+  type KafkaClientOptions,
+  withCoordinatorCause,
+} from '../source/kafka-client.ts';
 import { classifyKafkaError } from '../source/kafka-failure.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
 import { type CompiledRules, compileRules, type RolloutRules, rulesSchema } from './rules.ts';
@@ -205,7 +210,7 @@ export class KafkaRolloutStore implements RolloutStore {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) this.retryLater(e.payload.error);
+      if (!e.payload.restart) this.retryLater(withCoordinatorCause(e.payload.error, e.payload.groupId));
     });
     consumer.on(consumer.events.FETCH, () => {
       this.attempt = 0;

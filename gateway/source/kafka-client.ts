@@ -126,12 +126,19 @@ export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka 
     connectionTimeout: opts.connectTimeoutMs,
     retry: { initialRetryTime: 200, maxRetryTime: opts.maxRetryMs, retries: opts.retries ?? 8 },
     socketFactory: socketFactory(aliases),
-    logLevel: logLevel.WARN,
+    // DEBUG, but only to catch why a group coordinator was not found; other debug lines are dropped here.
+    logLevel: logLevel.DEBUG,
     logCreator:
       () =>
       ({ level, log: entry }: LogEntry) => {
+        if (level === logLevel.DEBUG) {
+          if (entry.message === COORDINATOR_TRIED) noteCoordinatorError(entry);
+          return;
+        }
         const { message, ...extra } = entry;
-        const known = isConnectionProblem(`${message} ${String(extra.error ?? '')}`);
+        // A crash is reported by the gateway itself (with its cause), as are connection problems.
+        const known =
+          message.startsWith('Crash') || isConnectionProblem(`${message} ${String(extra.error ?? '')}`);
         if (level <= logLevel.ERROR && !known) log.warn({ kafkajs: extra }, message);
         else log.debug({ kafkajs: extra }, message);
       },
@@ -139,6 +146,31 @@ export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka 
   if (opts.tls) config.ssl = tlsOptions(opts.tls, log);
   if (opts.sasl) config.sasl = saslOptions(opts.sasl, log);
   return new Kafka(config);
+}
+
+const COORDINATOR_TRIED = 'Tried to find group coordinator';
+const MAX_NOTED = 256;
+/** Per group id, the error the broker gave when asked for its coordinator (kafkajs drops it). */
+const coordinatorErrors = new Map<string, unknown>();
+
+function noteCoordinatorError(entry: LogEntry['log']): void {
+  const { groupId: id, error } = entry as { groupId?: unknown; error?: unknown };
+  if (typeof id !== 'string' || error === undefined) return;
+  if (coordinatorErrors.size >= MAX_NOTED) coordinatorErrors.delete(coordinatorErrors.keys().next().value!);
+  coordinatorErrors.set(id, error);
+}
+
+/**
+ * kafkajs reports any failure to find a group's coordinator as "Failed to find group coordinator",
+ * dropping the broker's answer (e.g. GROUP_AUTHORIZATION_FAILED). This puts that answer back as
+ * the error's `cause`, so the failure can be told apart (kafka-failure.ts).
+ */
+export function withCoordinatorCause(err: unknown, group: string | undefined): unknown {
+  if (!group || !(err instanceof Error) || err.name !== 'KafkaJSGroupCoordinatorNotFound') return err;
+  const cause = coordinatorErrors.get(group);
+  coordinatorErrors.delete(group);
+  if (cause !== undefined && err.cause === undefined) Object.assign(err, { cause });
+  return err;
 }
 
 /**

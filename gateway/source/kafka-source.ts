@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from './backoff.ts';
-import { createKafkaClient, groupId, type KafkaClientOptions } from './kafka-client.ts';
+import { createKafkaClient, groupId, type KafkaClientOptions, withCoordinatorCause } from './kafka-client.ts';
 import type { KafkaHealth } from './kafka-health.ts';
 import { StallDetector } from './stall-detector.ts';
 import { type RecordSink, type RecordSource, type SourceRecord, type SourceStatus, tpKey } from './types.ts';
@@ -162,7 +162,9 @@ export class KafkaSource implements RecordSource {
       this.attempt = 0;
       this.opts.health?.recovered('source');
     });
-    consumer.on(CRASH, (e) => this.retryLater(e.payload.error, consumer));
+    consumer.on(CRASH, (e) =>
+      this.retryLater(withCoordinatorCause(e.payload.error, e.payload.groupId), consumer),
+    );
     // Also fired for batches holding only transaction markers, which never reach the cache:
     // without it a partition ending with a marker would look stuck forever.
     consumer.on(START_BATCH_PROCESS, (e) => {
