@@ -10,7 +10,7 @@ import { MemoryRolloutStore, type RolloutStore } from './store.ts';
 
 /**
  * The rollout of one gateway: rules shared through the Kafka control topic (ROLLOUT_TOPIC) when
- * Kafka is configured, else kept in memory (demo feed). Until rules are published the defaults
+ * Kafka is configured, else (demo feed, or `ROLLOUT_TOPIC=none`) kept in memory. Until rules are published the defaults
  * apply: ROLLOUT_PERCENT % of clients stream.
  */
 export function createRollout(

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -28,6 +29,7 @@ import {
   closeKafkaHelpers,
   createTopic,
   grantAcls,
+  kafkaBrokers,
   produce,
   setTestScramPassword,
 } from '../helpers/kafka.ts';
@@ -317,6 +319,30 @@ describe('streams and polls through each secure listener with a least-privilege 
     await eventually('rollout rules loaded', () => gw.ctx.rollout.state().loaded);
     assert.equal(gw.ctx.kafkaHealth?.problem('rollout'), null);
   });
+});
+
+test('an IPv6 bootstrap address ([::1]:port) works (kafkajs alone would split it at the first colon)', async (t) => {
+  // A TCP relay on ::1 to the PLAINTEXT listener: the broker itself binds IPv4 only.
+  const [host, port] = kafkaBrokers()[0]!.split(':');
+  const sockets = new Set<Socket>();
+  const relay = createServer((c) => {
+    const up = connect(Number(port), host!);
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    }
+    c.pipe(up).pipe(c);
+    c.on('error', () => up.destroy());
+    up.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, '::1', r));
+  t.after(() => {
+    relay.close();
+    for (const s of sockets) s.destroy();
+  });
+  const relayPort = (relay.address() as AddressInfo).port;
+  const gw = await gateway(t, { KAFKA_BROKERS: `PLAINTEXT://[::1]:${relayPort}` });
+  await streamsAndPolls(gw);
 });
 
 describe('failures that say what is wrong', () => {
