@@ -677,13 +677,13 @@ export async function setScramPassword(
   if (!info || !isBrokerAlive(info)) throw new Error(`no Kafka broker running in ${stateDir}`);
   const lib = await ensureKafkaJars(info.version);
   // The broker takes one credential change per user and request: one run per mechanism.
-  for (const mechanism of mechanisms)
-    await runCommand('java', [
+  for (const mechanism of mechanisms) {
+    const args = (mainClass: string) => [
       '-Xmx128m',
       loggingFlag(resolve(stateDir), info.version),
       '-cp',
       classpath(lib),
-      'kafka.admin.ConfigCommand',
+      mainClass,
       '--bootstrap-server',
       info.brokers,
       '--alter',
@@ -693,7 +693,15 @@ export async function setScramPassword(
       'users',
       '--entity-name',
       user,
-    ]);
+    ];
+    try {
+      await runCommand('java', args('kafka.admin.ConfigCommand'));
+    } catch (error) {
+      // Newer releases may have moved it to the tools module (not yet run against 4.x).
+      if (!/Could not find or load main class/.test((error as Error).message)) throw error;
+      await runCommand('java', args('org.apache.kafka.tools.ConfigCommand'));
+    }
+  }
 }
 
 /** Stops the broker and removes `stateDir` with all its data. */

@@ -261,7 +261,10 @@ function explain(
         check: 'KAFKA_BROKERS (host and port), network and firewalls, KAFKA_CONNECT_TIMEOUT_MS',
       };
     default:
-      return { cause: 'the Kafka client failed', check: 'the detail of this error' };
+      return {
+        cause: `the Kafka client failed: ${(s.messages[0] ?? 'unknown error').slice(0, 200)}`,
+        check: 'the err field',
+      };
   }
 }
 
