@@ -181,6 +181,7 @@ function explain(
   s: Signals,
 ): { cause: string; check: string } {
   const topics = ctx.topics.length > 0 ? ctx.topics.join(', ') : '(none)';
+  const verb = ctx.topicSetting === 'DLQ_TOPIC' ? 'write' : 'read';
   const closedCheck = !ctx.tls
     ? 'KAFKA_TLS (the listener may need TLS: SSL:// or SASL_SSL://) and KAFKA_SASL_MECHANISM'
     : !ctx.sasl
@@ -237,8 +238,8 @@ function explain(
       return { cause: 'the broker closed the connection before answering', check: closedCheck };
     case 'topic_authorization':
       return {
-        cause: `not authorized: the principal may not describe or read topics ${topics}`,
-        check: `ACLs on the broker (Describe and Read on each topic: docs/kafka.md), and ${ctx.topicSetting}`,
+        cause: `not authorized: the principal may not describe or ${verb} topics ${topics}`,
+        check: `ACLs on the broker (Describe and ${verb === 'read' ? 'Read' : 'Write'} on each topic: docs/kafka.md), and ${ctx.topicSetting}`,
       };
     case 'group_authorization':
       return {

@@ -440,6 +440,30 @@ describe('failures that say what is wrong', () => {
   });
 });
 
+test('the dead-letter producer: no Write on DLQ_TOPIC is reported for the dlq component alone', async (t) => {
+  const dlq = await createTopic('sec-dlq-denied');
+  const gw = await gateway(
+    t,
+    {
+      KAFKA_BROKERS: `SASL_SSL://${sec.saslSslBrokers}`,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      ...ca(),
+      ...reader(),
+      DLQ_TOPIC: dlq,
+    },
+    { principal: 'User:reader', grant: 'reader' },
+  );
+  await streamsAndPolls(gw);
+  await produce(gw.feed, [{ key: 'bad', value: '{not json' }]);
+  await failsWith(
+    gw,
+    'topic_authorization',
+    /kafka dlq: not authorized: the principal may not describe or write topics sec-dlq-denied.*check ACLs.*Write.*DLQ_TOPIC/,
+    'dlq',
+  );
+  assert.equal((await readyz(gw)).reason, null, 'the source is fine');
+});
+
 describe('a SCRAM password rotated on the broker mid-run', () => {
   test('is picked up from KAFKA_SASL_PASSWORD_FILE; meanwhile the last state is served, marked stale', async (t) => {
     const user = `rotor-${randomBytes(3).toString('hex')}`;
