@@ -36,15 +36,18 @@ echo "[switchyard] starting Apicurio Registry (${APICURIO_VERSION:-3.3.3})" >&2
 node --import tsx scripts/schema-registry.ts start --state "$registry_state" >"$registry_out" &
 registry_pid=$!
 echo "[switchyard] starting Kafka (${KAFKA_VERSION:-3.9.1})" >&2
-brokers_line="$(node --import tsx scripts/kafka.ts start --state "$state" | tail -n 1)"
-export "${brokers_line?}"
+kafka_started=$(date +%s)
+# NAME=value lines: KAFKA_BROKERS (PLAINTEXT) and the secure listeners (KAFKA_SASL_SSL_BROKERS, ...).
+started_out="$(node --import tsx scripts/kafka.ts start --state "$state")"
+mapfile -t env_lines < <(grep -E '^[A-Z_]+=' <<<"$started_out")
+for line in "${env_lines[@]}"; do export "${line?}"; done
 export SWITCHYARD_KAFKA_STATE="$state"
 wait "$registry_pid"
 # Exported under the test run's own name: a bare SCHEMA_REGISTRY_URL would configure every gateway.
 registry_line="SWITCHYARD_$(tail -n 1 "$registry_out")"
 export "${registry_line?}"
 export SWITCHYARD_SCHEMA_REGISTRY_STATE="$registry_state"
-echo "[switchyard] ${brokers_line}; ${registry_line}; running ${#files[@]} test files" >&2
+echo "[switchyard] Kafka up in $(( $(date +%s) - kafka_started )) s: ${env_lines[*]}; ${registry_line}; running ${#files[@]} test files" >&2
 
 mkdir -p test-artifacts
 # One file at a time: some tests restart the shared broker or measure memory.
