@@ -3,9 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Router as createRouter, type Response, type Router } from 'express';
+import type { Response, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
+import { gatewayRouter } from '../http/router.ts';
 import { htmlSecurityHeaders } from '../security/security-headers.ts';
 
 const TYPES: Record<string, string> = {
@@ -44,7 +45,7 @@ function loadAssets(): Map<string, Asset> {
  */
 export function compareRouter(ctx: GatewayContext): Router {
   const assets = loadAssets();
-  const router = createRouter();
+  const router = gatewayRouter();
   // The gateway's one policy for HTML pages: own scripts and styles only, no inline script.
   router.use('/compare', htmlSecurityHeaders());
   const send = (res: Response, ifNoneMatch: string | undefined, asset: Asset): void => {
