@@ -8,6 +8,7 @@ import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { gatewayRouter } from '../http/router.ts';
 import { htmlSecurityHeaders } from '../security/security-headers.ts';
+import { checkStreamToken } from '../security/stream-access.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -67,17 +68,22 @@ export function compareRouter(ctx: GatewayContext): Router {
     if (!asset || req.params.name === 'index.html') return next(new GatewayError('NOT_FOUND'));
     send(res, req.get('if-none-match'), asset);
   });
-  router.get('/compare/config.json', (_req, res) => {
+  router.get('/compare/config.json', (req, res) => {
     const streams = [...ctx.cache.streams.values()];
     const pick = (mode: 'feed' | 'table', preferred: string): string | null =>
       (streams.find((s) => s.name === preferred && s.mode === mode) ?? streams.find((s) => s.mode === mode))
         ?.name ?? null;
+    const feed = pick('feed', 'orders');
+    const table = pick('table', 'totals');
+    // It names streams: with stream tokens on, only to a token that opens them (as the page's
+    // own stream and polls need anyway); 401/403 otherwise, like /v1/snapshot.
+    checkStreamToken(ctx, req).assertAllows([feed, table].filter((n): n is string => n !== null));
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       serverTime: ctx.now(),
       pollIntervalMs: ctx.config.pollIntervalMs,
-      feed: pick('feed', 'orders'),
-      table: pick('table', 'totals'),
+      feed,
+      table,
     });
   });
   return router;
