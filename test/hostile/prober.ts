@@ -51,7 +51,8 @@ async function loop(): Promise<void> {
 
 const done = loop();
 process.on('message', async () => {
-  while (figures.samples < 5 && figures.failures.length === 0) await sleep(everyMs);
+  // At least ~1 s of samples: the noise control's worst case needs a few dozen to mean much.
+  while (figures.samples < 30 && figures.failures.length === 0) await sleep(everyMs);
   running = false;
   await done;
   process.send?.(figures, () => process.exit(0));
