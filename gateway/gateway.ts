@@ -77,7 +77,12 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     config,
     cache,
     hub,
-    selections: new SelectionRegistry(cache.streams, config.maxStreamsPerRequest),
+    // With stream tokens on, stream names are not public: errors do not list them.
+    selections: new SelectionRegistry(
+      cache.streams,
+      config.maxStreamsPerRequest,
+      config.security.streamTokenSecrets.length === 0,
+    ),
     source,
     metrics,
     logger,

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { StreamConfig } from '../config/streams.ts';
 import type { SourceRecord } from '../source/types.ts';
 
@@ -88,6 +89,8 @@ export function decodeRecord(
     if (stream.mode === 'feed') return { ok: false, reason: 'invalid_json', detail: 'null value on a feed' };
     return { ok: true, record: { key, valueJson: null, createdAt: rec.timestamp } };
   }
+  // JSON is UTF-8 (RFC 8259): a bad byte would otherwise reach clients as U+FFFD.
+  if (!isUtf8(rec.value)) return { ok: false, reason: 'invalid_json', detail: 'value is not valid UTF-8' };
   let parsed: unknown;
   if (stream.format !== 'json') {
     const decoded = decodeFormat(stream, rec.value, 'value', formats);
