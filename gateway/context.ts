@@ -9,6 +9,7 @@ import type { GatewayMetrics } from './observability/metrics.ts';
 import type { PollObserver } from './observability/poll-observer.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
 import type { RolloutService } from './rollout/service.ts';
+import type { KafkaHealth } from './source/kafka-health.ts';
 import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
 
@@ -38,6 +39,8 @@ export interface GatewayContext {
   readonly fleet: FleetState;
   /** /metrics and /v1/stats/latency over every worker of this instance. */
   readonly figures: FleetFigures;
+  /** Kafka failures in force, per component (null without Kafka): /readyz, logs, metrics. */
+  readonly kafkaHealth: KafkaHealth | null;
   readonly state: LifecycleState;
   readonly now: () => number;
   readonly random: () => number;

@@ -7,6 +7,7 @@ import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
 import type { ControlLog } from './fleet/control-log.ts';
 import { createFleetState, FleetFigures } from './fleet/index.ts';
+import { createSchemaFormats } from './formats/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
@@ -21,7 +22,8 @@ import {
 } from './security/dead-letters.ts';
 import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
-import { KafkaSource } from './source/kafka-source.ts';
+import { KafkaHealth } from './source/kafka-health.ts';
+import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
 import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
@@ -50,16 +52,20 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const now = overrides.now ?? Date.now;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? new GatewayMetrics();
-  const deadLetters = createDeadLetters(config, logger, metrics);
+  const kafkaHealth = config.kafka ? new KafkaHealth(config.kafka, { logger, metrics, now }) : null;
+  const deadLetters = createDeadLetters(config, logger, metrics, kafkaHealth ?? undefined);
   const observer = cacheObserver(metrics, logger, deadLetters);
+  const formats = createSchemaFormats(config, logger, now);
   const cache = new SnapshotCache({
     streams: config.streams,
     historySize: config.historySize,
     now,
     observer,
     validators: recordValidators(config.streams),
+    formats: formats ?? undefined,
   });
-  const source = overrides.source ?? defaultSource(config, logger, now);
+  const prepare = formats ? formats.prepare.bind(formats) : undefined;
+  const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth, prepare);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
     now,
@@ -68,12 +74,17 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
         metrics.deliveryLatency.observe({ transport: 'sse' }, Math.max(0, t - u.createdAt) / 1000);
     },
   });
-  const fleet = createFleetState(config, { logger, now, log: overrides.controlLog });
+  const fleet = createFleetState(config, { logger, now, log: overrides.controlLog, kafkaHealth });
   const ctx: GatewayContext = {
     config,
     cache,
     hub,
-    selections: new SelectionRegistry(cache.streams, config.maxStreamsPerRequest),
+    // With stream tokens on, stream names are not public: errors do not list them.
+    selections: new SelectionRegistry(
+      cache.streams,
+      config.maxStreamsPerRequest,
+      config.security.streamTokenSecrets.length === 0,
+    ),
     source,
     metrics,
     logger,
@@ -82,6 +93,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     rollout: createRollout(config, { hub, metrics, logger, now, store: fleet }),
     fleet,
     figures: new FleetFigures(metrics, now),
+    kafkaHealth,
     legacy: new LegacyAdapter({
       config,
       metrics,
@@ -139,9 +151,22 @@ export async function stopGateway(ctx: GatewayContext): Promise<void> {
   await stopDeadLetters(ctx);
 }
 
-function defaultSource(config: Config, logger: Logger, now: () => number): RecordSource {
+function defaultSource(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+  health: KafkaHealth | null,
+  prepare: KafkaSourceOptions['prepare'],
+): RecordSource {
   if (!config.kafka) return new DemoSource(config.streams, config.demoRate, now);
-  return new KafkaSource({ ...config.kafka, streams: config.streams, logger, now });
+  return new KafkaSource({
+    ...config.kafka,
+    streams: config.streams,
+    logger,
+    now,
+    health: health ?? undefined,
+    prepare,
+  });
 }
 
 function cacheObserver(

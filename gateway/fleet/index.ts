@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { KafkaControlLog } from '../rollout/kafka-store.ts';
 import { defaultRules } from '../rollout/rules.ts';
+import type { KafkaHealth } from '../source/kafka-health.ts';
 import { ClusterControlLog, clusterFigures, inClusterWorker, serveFigures } from './cluster-ipc.ts';
 import { type ControlLog, MemoryControlLog } from './control-log.ts';
 import { FleetState, type ProcessIdentity } from './state.ts';
@@ -27,17 +28,17 @@ export function processIdentity(config: Pick<Config, 'port'>, env = process.env)
  */
 export function createFleetState(
   config: Config,
-  deps: { logger: Logger; now: () => number; log?: ControlLog },
+  deps: { logger: Logger; now: () => number; log?: ControlLog; kafkaHealth?: KafkaHealth | null },
 ): FleetState {
+  // ROLLOUT_TOPIC=none: no control topic; the state stays with this instance (its primary or memory).
   const log =
     deps.log ??
-    (config.kafka
+    (config.kafka && config.rollout.topic !== null
       ? new KafkaControlLog({
-          brokers: config.kafka.brokers,
-          clientId: config.kafka.clientId,
-          connectTimeoutMs: config.kafka.connectTimeoutMs,
-          maxRetryMs: config.kafka.maxRetryMs,
+          ...config.kafka,
+          health: deps.kafkaHealth ?? undefined,
           topic: config.rollout.topic,
+          createTopic: config.rollout.createTopic,
           logger: deps.logger,
           now: deps.now,
         })

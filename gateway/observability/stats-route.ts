@@ -1,5 +1,6 @@
-import { Router as createRouter, type Router } from 'express';
+import type { Router } from 'express';
 import type { GatewayContext } from '../context.ts';
+import { gatewayRouter } from '../http/router.ts';
 
 /**
  * `GET /v1/stats/latency`: the latency histograms of /metrics summarised per transport (count,
@@ -8,7 +9,7 @@ import type { GatewayContext } from '../context.ts';
  * public as /metrics.
  */
 export function statsRouter(ctx: GatewayContext): Router {
-  const router = createRouter();
+  const router = gatewayRouter();
   router.get('/v1/stats/latency', async (_req, res, next) => {
     try {
       const summary = await ctx.figures.latency();

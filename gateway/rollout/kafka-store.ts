@@ -1,25 +1,33 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import kafkajs, { type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { GatewayError } from '../errors.ts';
 import type { ControlLog, ControlRecord } from '../fleet/control-log.ts';
 import { FleetState, type ProcessIdentity } from '../fleet/state.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
-import { createKafkaClient } from '../source/kafka-client.ts';
+import {
+  createKafkaClient,
+  groupId,
+  type KafkaClientOptions,
+  withCoordinatorCause,
+} from '../source/kafka-client.ts';
+import { classifyKafkaError } from '../source/kafka-failure.ts';
+import type { KafkaHealth } from '../source/kafka-health.ts';
 import type { RolloutRules } from './rules.ts';
 
 // Only some kafkajs exports are visible as ESM named imports; the rest come from the default export.
 const { ConfigResourceTypes, Partitioners } = kafkajs;
 
+const NO_CONTEXT = { tls: false, sasl: null, topics: [], groupPrefix: '', topicSetting: '' };
+
 export { RULES_KEY } from '../fleet/state.ts';
 
-export interface KafkaControlLogOptions {
-  brokers: readonly string[];
-  clientId: string;
+export interface KafkaControlLogOptions extends KafkaClientOptions {
   topic: string;
+  /** Create the topic (compacted) when it is missing. Off: never issue CreateTopics (least privilege). */
+  createTopic?: boolean;
   logger: Logger;
-  connectTimeoutMs: number;
-  maxRetryMs: number;
+  /** Where failures are classified, logged once and exposed (/readyz, metrics). */
+  health?: KafkaHealth;
   now?: () => number;
 }
 
@@ -30,7 +38,7 @@ export interface KafkaRolloutStoreOptions extends KafkaControlLogOptions {
 
 /**
  * The fleet state (rollout rules, legacy routes, applied reports) on the Kafka control topic:
- * what createFleet() builds when Kafka is configured. Kept under this name for the rollout
+ * what createFleetState() builds when Kafka is configured. Kept under this name for the rollout
  * tests and tooling that construct it directly.
  */
 export class KafkaRolloutStore extends FleetState {
@@ -39,7 +47,7 @@ export class KafkaRolloutStore extends FleetState {
       defaults: opts.defaults,
       logger: opts.logger,
       now: opts.now ?? Date.now,
-      identity: opts.identity ?? { instance: `${hostname()}:${process.pid}`, worker: 0 },
+      identity: opts.identity ?? { instance: `rollout-${process.pid}`, worker: 0 },
     });
   }
 }
@@ -77,6 +85,7 @@ export class KafkaControlLog implements ControlLog {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger.child({ component: 'rollout-store', topic: opts.topic });
     this.kafka = createKafkaClient({ ...opts, clientId: `${opts.clientId}-rollout` }, this.log);
+    opts.health?.describe('rollout', [opts.topic], 'ROLLOUT_TOPIC');
   }
 
   loaded(): boolean {
@@ -117,7 +126,19 @@ export class KafkaControlLog implements ControlLog {
       return offset;
     } catch (err) {
       this.producer = null;
-      throw err;
+      // Said in words (e.g. no Write ACL on the topic), but not held as a problem: reading goes on.
+      const why = classifyKafkaError(err, {
+        tls: Boolean(this.opts.tls),
+        sasl: this.opts.sasl?.mechanism ?? null,
+        topics: [this.opts.topic],
+        groupPrefix: this.opts.groupPrefix ?? this.opts.clientId,
+        topicSetting: 'ROLLOUT_TOPIC',
+      });
+      this.log.warn(
+        { reason: why.reason, err: why.detail },
+        `control record not published: ${why.cause}; check ${why.check}`,
+      );
+      throw new GatewayError('CONTROL_UNAVAILABLE', why.cause, { cause: err, retryAfterSeconds: 2 });
     }
   }
 
@@ -139,7 +160,10 @@ export class KafkaControlLog implements ControlLog {
   private connectProducer(): Promise<Producer> {
     if (this.stopping) return Promise.reject(new Error('the store is stopped'));
     this.producer ??= (async () => {
-      const p = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      const p = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
       await p.connect();
       return p;
     })();
@@ -155,7 +179,9 @@ export class KafkaControlLog implements ControlLog {
   private retryLater(err: unknown): void {
     if (this.stopping) return;
     const delay = backoffDelay(this.attempt++, 250, this.opts.maxRetryMs);
-    this.log.warn({ err: (err as Error)?.message, delayMs: delay }, 'rollout topic unavailable; retrying');
+    if (this.opts.health) this.opts.health.failed('rollout', err, { retryInMs: delay });
+    else
+      this.log.warn({ err: (err as Error)?.message, delayMs: delay }, 'rollout topic unavailable; retrying');
     const c = this.consumer;
     this.consumer = null;
     void c?.disconnect().catch(() => {});
@@ -166,16 +192,17 @@ export class KafkaControlLog implements ControlLog {
   private async run(): Promise<void> {
     await this.prepareTopic();
     const consumer = this.kafka.consumer({
-      groupId: `${this.opts.clientId}.rollout.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`,
+      groupId: groupId(this.opts.groupPrefix ?? this.opts.clientId, 'rollout'),
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) this.retryLater(e.payload.error);
+      if (!e.payload.restart) this.retryLater(withCoordinatorCause(e.payload.error, e.payload.groupId));
     });
     consumer.on(consumer.events.FETCH, () => {
       this.attempt = 0;
+      this.opts.health?.recovered('rollout');
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
@@ -207,24 +234,38 @@ export class KafkaControlLog implements ControlLog {
     });
   }
 
-  /** Creates the compacted topic if missing and notes where "caught up" is (first run only). */
+  /**
+   * Notes where "caught up" is (first run only). A missing topic is created (compacted) only with
+   * `createTopic`; otherwise it is a failure like any other, retried with backoff, so a principal
+   * without Create rights never sends CreateTopics.
+   */
   private async prepareTopic(): Promise<void> {
     if (this.prepared) return;
-    const admin = this.kafka.admin();
+    // Few retries: the outer loop backs off, and a missing topic should be said soon.
+    const admin = this.kafka.admin({ retry: { retries: 1 } });
     await admin.connect();
     try {
-      const created = await admin.createTopics({
-        topics: [
-          {
-            topic: this.opts.topic,
-            numPartitions: 1,
-            configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-          },
-        ],
-        waitForLeaders: true,
-      });
-      if (!created) await this.checkCompacted(admin);
-      for (const o of await admin.fetchTopicOffsets(this.opts.topic))
+      let offsets: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
+      try {
+        offsets = await admin.fetchTopicOffsets(this.opts.topic);
+        if (this.opts.createTopic) await this.checkCompacted(admin);
+      } catch (err) {
+        if (!this.opts.createTopic || classifyKafkaError(err, NO_CONTEXT).reason !== 'unknown_topic')
+          throw err;
+        this.log.info('creating the rollout topic (ROLLOUT_CREATE_TOPIC=true)');
+        await admin.createTopics({
+          topics: [
+            {
+              topic: this.opts.topic,
+              numPartitions: 1,
+              configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+            },
+          ],
+          waitForLeaders: true,
+        });
+        offsets = await admin.fetchTopicOffsets(this.opts.topic);
+      }
+      for (const o of offsets)
         if (Number(o.high) > Number(o.low)) this.targets.set(o.partition, Number(o.high));
       this.prepared = true;
       this.checkLoaded();

@@ -1,7 +1,9 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { basedOn, setVersion } from '../fleet/http.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
+import { jsonBody } from '../http/json-body.ts';
+import { gatewayRouter } from '../http/router.ts';
 import { tagEndpoint } from '../observability/http-metrics.ts';
 import { CLIENT_ID_PARAM, parseClientId } from './client-id.ts';
 
@@ -17,7 +19,7 @@ const RULES_BODY_LIMIT = '2mb';
  * A missing or malformed client id is not an error: it gets the `anonymous` decision.
  */
 export function rolloutRouter(ctx: GatewayContext): Router {
-  const router = express.Router();
+  const router = gatewayRouter();
   const { rollout } = ctx;
 
   router.get('/v1/transport', async (req, res) => {
@@ -40,7 +42,7 @@ export function rolloutRouter(ctx: GatewayContext): Router {
   // given, so `{"percent":5}` keeps the allow list. Both take If-Match: "<version>" (409 if stale).
   const change = (merge: boolean) => [
     requireAdmin(ctx.config, 'write'),
-    express.json({ limit: RULES_BODY_LIMIT, strict: false }),
+    ...jsonBody({ limit: RULES_BODY_LIMIT, strict: false }),
     async (req: Request, res: Response, next: NextFunction) => {
       try {
         const state = await rollout.update(req.body, { merge, basedOn: basedOn(req) });

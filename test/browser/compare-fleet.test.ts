@@ -29,6 +29,8 @@ test('/compare shows deliveries on the Kafka path with two workers', { timeout: 
       STREAMS: `orders:feed:${orders},totals:table:${totals}`,
       WORKERS: '2',
       POLL_INTERVAL_MS: '2000',
+      ROLLOUT_TOPIC: `${orders}.control`,
+      ROLLOUT_CREATE_TOPIC: 'true',
     },
   });
   t.after(() => gw.stop());

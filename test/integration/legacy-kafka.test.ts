@@ -166,6 +166,7 @@ describe('legacy routes with the real broker and the reference backend as a proc
       // Route modes are fleet state kept in the control topic: a topic of its own, so that no
       // earlier run's modes apply.
       ROLLOUT_TOPIC: `${ordersTopic}.control`,
+      ROLLOUT_CREATE_TOPIC: 'true',
     });
     ctx = createGateway(config, {
       logger: createLogger('silent'),
