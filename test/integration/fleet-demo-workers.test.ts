@@ -49,7 +49,14 @@ test('demo with two workers: the primary relays the fleet state and sums the fig
 }, async (t) => {
   const gw = await GatewayProcess.start({
     name: 'demo-workers',
-    env: { WORKERS: '2', ADMIN_TOKEN: WRITE, LEGACY_DEMO_PORT: '0', SWITCHYARD_INSTANCE: 'demo' },
+    // The embedded demo: no Kafka even when the suite's broker is in the environment ('' = unset).
+    env: {
+      KAFKA_BROKERS: '',
+      WORKERS: '2',
+      ADMIN_TOKEN: WRITE,
+      LEGACY_DEMO_PORT: '0',
+      SWITCHYARD_INSTANCE: 'demo',
+    },
   });
   t.after(() => gw.stop());
   const change = await fetch(`${gw.url}/v1/admin/routes/live-map`, {
