@@ -8,6 +8,7 @@ import {
 } from '../../legacy-adapter/config.ts';
 import { recordSchemaProblems } from '../security/record-schema.ts';
 import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
+import type { CodecName, ProducerCompression } from '../source/kafka-codecs.ts';
 import { envSchema } from './schema.ts';
 import { parseStreamsSpec, type StreamConfig } from './streams.ts';
 
@@ -22,6 +23,10 @@ export interface Config {
     readonly clientId: string;
     readonly connectTimeoutMs: number;
     readonly maxRetryMs: number;
+    /** Codecs decoded on fetch (uncompressed batches always are). */
+    readonly codecs: readonly CodecName[];
+    /** Codec of the gateway's own producers (DLQ, rollout). */
+    readonly compression: ProducerCompression;
   } | null;
   readonly streams: readonly StreamConfig[];
   readonly staleAfterMs: number;
@@ -161,6 +166,8 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
           clientId: e.KAFKA_CLIENT_ID,
           connectTimeoutMs: e.KAFKA_CONNECT_TIMEOUT_MS,
           maxRetryMs: e.KAFKA_MAX_RETRY_MS,
+          codecs: e.KAFKA_CODECS.split(',').filter((c): c is CodecName => c !== ''),
+          compression: e.KAFKA_COMPRESSION,
         }
       : null,
     streams,

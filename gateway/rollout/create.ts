@@ -25,6 +25,8 @@ export function createRollout(
           clientId: config.kafka.clientId,
           connectTimeoutMs: config.kafka.connectTimeoutMs,
           maxRetryMs: config.kafka.maxRetryMs,
+          codecs: config.kafka.codecs,
+          compression: config.kafka.compression,
           topic: config.rollout.topic,
           defaults,
           logger: deps.logger,

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
 import { createKafkaClient } from '../source/kafka-client.ts';
+import { type CodecName, type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
 import { type CompiledRules, compileRules, type RolloutRules, rulesSchema } from './rules.ts';
 import type { RolloutStore, RulesRecord } from './store.ts';
 
@@ -22,6 +23,10 @@ export interface KafkaRolloutStoreOptions {
   logger: Logger;
   connectTimeoutMs: number;
   maxRetryMs: number;
+  /** Codecs decoded when reading the rules topic (default: all). */
+  codecs?: readonly CodecName[];
+  /** Codec of the rules records written (default: none). */
+  compression?: ProducerCompression;
   now?: () => number;
 }
 
@@ -101,6 +106,7 @@ export class KafkaRolloutStore implements RolloutStore {
       const [meta] = await producer.send({
         topic: this.opts.topic,
         acks: -1,
+        compression: producerCompression(this.opts.compression ?? 'none'),
         messages: [{ key: RULES_KEY, value: JSON.stringify(record) }],
       });
       offset = Number(meta?.baseOffset ?? Number.NaN);

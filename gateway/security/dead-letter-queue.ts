@@ -1,6 +1,11 @@
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
+import {
+  type ProducerCompression,
+  producerCompression,
+  registerKafkaCodecs,
+} from '../source/kafka-codecs.ts';
 import type { DeadLetterResult } from './security-metrics.ts';
 
 /** A rejected record and why, as copied to the dead-letter topic. */
@@ -145,7 +150,10 @@ export function kafkaDeadLetterSender(opts: {
   clientId: string;
   topic: string;
   connectTimeoutMs: number;
+  /** Codec of the dead letters written (default: none). */
+  compression?: ProducerCompression;
 }): { send(letters: readonly DeadLetter[]): Promise<void>; close(): Promise<void> } {
+  registerKafkaCodecs();
   const kafka = new Kafka({
     clientId: `${opts.clientId}-dlq`,
     brokers: [...opts.brokers],
@@ -178,6 +186,7 @@ export function kafkaDeadLetterSender(opts: {
       await p.send({
         topic: opts.topic,
         acks: -1,
+        compression: producerCompression(opts.compression ?? 'none'),
         messages: letters.map((l) => ({
           key: l.key,
           value: l.value,

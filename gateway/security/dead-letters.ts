@@ -29,6 +29,7 @@ export function createDeadLetters(
     clientId: config.kafka.clientId,
     topic,
     connectTimeoutMs: config.kafka.connectTimeoutMs,
+    compression: config.kafka.compression,
   });
   const counter = securityMetrics(metrics).deadLetters;
   const queue = new DeadLetterQueue({

@@ -1,11 +1,14 @@
 import { Kafka, type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
+import { type CodecName, registerKafkaCodecs } from './kafka-codecs.ts';
 
 export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId: string;
   connectTimeoutMs: number;
   maxRetryMs: number;
+  /** Codecs decoded on fetch (default: all); registered process-wide (kafka-codecs.ts). */
+  codecs?: readonly CodecName[];
 }
 
 /**
@@ -13,6 +16,7 @@ export interface KafkaClientOptions {
  * pino (kafkajs errors as warnings: the gateway decides what is fatal; the rest at debug).
  */
 export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka {
+  registerKafkaCodecs(opts.codecs);
   return new Kafka({
     clientId: opts.clientId,
     brokers: [...opts.brokers],
