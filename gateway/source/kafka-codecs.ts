@@ -5,14 +5,16 @@
  *
  * Libraries (bench/micro/codecs.ts measures them against pure-JS alternatives; figures in
  * docs/benchmarks.md): `snappy` and `lz4-napi` (Rust, napi-rs: prebuilt binaries shipped as npm
- * optional packages, no install script) and `fzstd` (pure JS, zstd decode) with
- * `@mongodb-js/zstd` 1.x (napi-rs) for zstd encode. Each native module is loaded on first use: a
+ * optional packages, no install script) and `@mongodb-js/zstd` 1.x (napi-rs as well; its 2.x+
+ * lines download their binary from GitHub at install, which a fresh machine here cannot do; the
+ * pure-JS `fzstd` decoded 5-7x slower). Each native module is loaded on first use: a
  * platform without its binary loses that codec only, and only topics written with it go stale.
  *
  * Framing, as the Java client writes it:
  * - lz4 (magic 2 batches): the standard LZ4 frame format, independent 64 KiB blocks, no content
  *   size (Kafka's `KafkaLZ4BlockOutputStream`). The pre-0.10 "KafkaLZ4" variant with a wrong
- *   header checksum only exists in magic 0 message sets, which kafkajs never fetches.
+ *   header checksum only exists in magic 0 message sets (clients before Kafka 0.10); such a batch
+ *   fails its frame checksum and its topic goes stale, like any undecodable batch.
  * - snappy: xerial snappy-java's stream framing (`SnappyOutputStream`): an 8-byte magic
  *   `\x82SNAPPY\0`, two int32 versions, then blocks of `int32 length + raw snappy`. librdkafka and
  *   older clients may write one raw snappy block instead; both are read.
@@ -115,26 +117,13 @@ function lz4Codec(lib: Lz4Lib): Codec {
 
 // --- zstd --------------------------------------------------------------------------------------
 
-interface ZstdDecoder {
-  decompress(data: Uint8Array): Uint8Array;
-}
-interface ZstdEncoder {
+interface ZstdLib {
   compress(data: Buffer, level?: number): Promise<Buffer>;
+  decompress(data: Buffer): Promise<Buffer>;
 }
 
-function zstdCodec(decoder: ZstdDecoder): Codec {
-  let encoder: ZstdEncoder | null = null;
-  return {
-    async compress(data) {
-      // Encoding is for the gateway's own producers only (DLQ, rollout), loaded when first used.
-      encoder ??= require('@mongodb-js/zstd') as ZstdEncoder;
-      return encoder.compress(data, 3);
-    },
-    async decompress(data) {
-      const out = decoder.decompress(data);
-      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-    },
-  };
+function zstdCodec(lib: ZstdLib): Codec {
+  return { compress: (data) => lib.compress(data, 3), decompress: (data) => lib.decompress(data) };
 }
 
 // --- registration ------------------------------------------------------------------------------
@@ -150,7 +139,7 @@ const LOADERS: Record<CodecName, () => Codec> = {
   gzip: () => ({ compress: (d) => gzip(d), decompress: (d) => gunzip(d) }),
   snappy: () => snappyCodec(require('snappy') as SnappyLib),
   lz4: () => lz4Codec(require('lz4-napi') as Lz4Lib),
-  zstd: () => zstdCodec(require('fzstd') as ZstdDecoder),
+  zstd: () => zstdCodec(require('@mongodb-js/zstd') as ZstdLib),
 };
 
 /** A codec as kafkajs calls it: compress gets its Encoder (`.buffer`), decompress a Buffer. */
