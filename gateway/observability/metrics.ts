@@ -51,6 +51,7 @@ export class GatewayMetrics {
   readonly sourceConnected: Gauge;
   readonly sourceStaleness: Gauge;
   readonly consumerLag: Gauge<'stream'>;
+  readonly streamStale: Gauge<'stream' | 'reason'>;
   readonly ready: Gauge;
   readonly transportDecisions: Counter<'transport' | 'reason'>;
   readonly controlEvents: Counter<'reason'>;
@@ -168,6 +169,12 @@ export class GatewayMetrics {
       name: 'switchyard_consumer_lag_records',
       help: 'Records between the cache position and the high-water mark, summed over partitions.',
       labelNames: ['stream'],
+      registers,
+    });
+    this.streamStale = new Gauge({
+      name: 'switchyard_stream_stale',
+      help: '1 while a stream cannot be read (its topic alone: reason codec_refused, topic_missing...); 0 when it reads.',
+      labelNames: ['stream', 'reason'],
       registers,
     });
     this.ready = new Gauge({ name: 'switchyard_ready', help: '1 when /readyz answers 200.', registers });

@@ -25,37 +25,64 @@ export class MemorySource implements RecordSource {
   private readonly now: () => number;
   private pending: SourceRecord[] = [];
   private scheduled = false;
+  /** Per topic, the identity of its data: `<lineage>:<n>`, n counting `replace()` calls. */
+  private readonly lineages = new Map<string, string>();
+  private readonly lineage: string;
+  private replacements = 0;
+  private readonly partitions: number;
 
   constructor(opts: {
     streams: readonly StreamConfig[];
     partitions?: number;
     now?: () => number;
     kind?: 'memory' | 'demo';
+    /** Identity of the data (RecordSink.lineage); default `memory`: two sources fed alike match. */
+    lineage?: string;
   }) {
     this.streams = opts.streams;
     this.now = opts.now ?? Date.now;
     this.kind = opts.kind ?? 'memory';
-    for (const s of opts.streams)
+    this.partitions = opts.partitions ?? 1;
+    this.lineage = opts.lineage ?? 'memory';
+    for (const s of opts.streams) {
       this.logs.set(
         s.topic,
-        Array.from({ length: opts.partitions ?? 1 }, () => []),
+        Array.from({ length: this.partitions }, () => []),
       );
+      this.lineages.set(s.topic, `${this.lineage}:0`);
+    }
   }
 
   async start(sink: RecordSink): Promise<void> {
     this.sink = sink;
     // Everything logged so far is delivered below, as a bootstrap: not again on the next tick.
     this.pending = [];
-    for (const s of this.streams) {
-      const parts = this.logs.get(s.topic)!;
-      parts.forEach((log, partition) => {
-        const high = log.length;
-        const start = s.mode === 'table' ? 0 : Math.max(0, high - s.maxItems);
-        sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
-        if (high > start) sink.apply(s.topic, partition, log.slice(start));
-      });
-    }
+    for (const s of this.streams) this.bootstrap(sink, s);
     this.lastFetchAt = this.now();
+  }
+
+  private bootstrap(sink: RecordSink, s: StreamConfig): void {
+    sink.lineage(s.topic, this.lineages.get(s.topic)!);
+    const parts = this.logs.get(s.topic)!;
+    parts.forEach((log, partition) => {
+      const high = log.length;
+      const start = s.mode === 'table' ? 0 : Math.max(0, high - s.maxItems);
+      sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
+      if (high > start) sink.apply(s.topic, partition, log.slice(start));
+    });
+  }
+
+  /** Simulates a topic deleted and created again: empty, with a new lineage, read from its start. */
+  replace(topic: string): void {
+    const stream = this.streams.find((s) => s.topic === topic);
+    if (!stream) throw new Error(`unknown topic ${topic}`);
+    this.logs.set(
+      topic,
+      Array.from({ length: this.partitions }, () => []),
+    );
+    this.pending = this.pending.filter((r) => r.topic !== topic);
+    this.lineages.set(topic, `${this.lineage}:${++this.replacements}`);
+    if (this.sink) this.bootstrap(this.sink, stream);
   }
 
   async stop(): Promise<void> {
