@@ -49,7 +49,9 @@ export function classifyTopicError(err: unknown): { reason: TopicTroubleReason; 
   const detail = (errors.at(-1)?.message ?? String(err)).slice(0, 300);
   for (const e of errors) {
     const text = `${e.name ?? ''} ${e.type ?? ''} ${e.code ?? ''} ${e.message ?? ''}`;
-    if (/CODEC_REFUSED|CodecRefusedError|compression not implemented/i.test(text))
+    if (
+      /CODEC_REFUSED|CodecRefusedError|batches are not decoded here|compression not implemented/i.test(text)
+    )
       return { reason: 'codec_refused', detail: (e.message ?? detail).slice(0, 300) };
     if (/TOPIC_AUTHORIZATION_FAILED|not authorized to access topics/i.test(text))
       return { reason: 'not_authorized', detail };

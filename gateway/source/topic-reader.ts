@@ -173,6 +173,8 @@ export class TopicReader {
 
   private setTrouble(reason: TopicTroubleReason, detail: string, since = this.opts.now()): void {
     if (this.troubleState?.reason === reason) return;
+    // A stall says less than any error seen: it never hides one.
+    if (reason === 'stalled' && this.troubleState !== null) return;
     // `topic_replaced` holds until the re-read completes; a failure meanwhile says more.
     this.troubleState = { reason, detail, since: this.troubleState?.since ?? since };
     this.log.warn({ reason, detail }, `stream ${this.opts.stream.name} is stale: ${reason}`);
