@@ -162,7 +162,7 @@ export class GatewayMetrics {
     });
     this.sourceStaleness = new Gauge({
       name: 'switchyard_source_staleness_seconds',
-      help: 'Seconds since the served data was last known complete (last fetch, or a partition stuck).',
+      help: 'Seconds since the source last fetched (any topic; a single stuck or failing topic: switchyard_stream_stale).',
       registers,
     });
     this.consumerLag = new Gauge({
