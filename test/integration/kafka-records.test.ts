@@ -315,6 +315,12 @@ describe('records written by the Java client', () => {
       [['c', 'codec_refused']],
     );
     assert.equal(await metric(g.url, 'switchyard_stream_stale', 'stream="c",reason="codec_refused"'), 1);
+    const pollC = await httpGet(`${g.url}/v1/snapshot?streams=a,c`);
+    assert.equal(pollC.headers['x-switchyard-stale-streams'], 'c:codec_refused');
+    assert.ok(Number(pollC.headers['x-switchyard-stale']) >= 0);
+    const pollA = await httpGet(`${g.url}/v1/snapshot?streams=a,b`);
+    assert.equal(pollA.headers['x-switchyard-stale-streams'], undefined, 'a and b are fresh');
+    assert.equal(pollA.headers['x-switchyard-stale'], undefined);
     assert.equal(await metric(g.url, 'switchyard_stream_stale', 'stream="a",reason="none"'), 0);
     for (let i = 0; i < 10; i++) await send();
     await eventually('a and b delivered everything', async () => {
