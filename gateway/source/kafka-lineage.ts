@@ -4,7 +4,7 @@
  * cluster computes the same string (RecordSink.lineage).
  *
  * kafkajs 2.2.4 speaks Metadata up to v6, and topic ids arrived in v10 (KIP-516, Kafka 2.8). So
- * this file sends one raw Metadata v12 request (valid on Kafka 2.8 through 4.x) over a kafkajs
+ * this file sends one raw Metadata v12 request (Kafka 3.1 through 4.x) over a kafkajs
  * connection: the client's own connection setup, TLS and SASL apply, and only the request body
  * and its answer are encoded here. It reaches a kafkajs internal (the Kafka instance's private
  * cluster factory and a broker's connection pool), pinned by the kafkajs version in package.json;
@@ -34,6 +34,17 @@ export function lineageOf(cluster: ClusterIdentity, topic: string): string | nul
 
 interface BrokerLike {
   connectionPool: { send(r: unknown): Promise<unknown> };
+  /** What the broker answered to ApiVersions, by API key. */
+  versions?: Record<number, { minVersion: number; maxVersion: number }>;
+}
+
+/** Thrown when the broker cannot answer Metadata v12 (Kafka before 3.1). */
+export class NoTopicIdsError extends Error {
+  readonly code = 35; // UNSUPPORTED_VERSION
+  constructor(maxVersion: number) {
+    super(`the broker speaks Metadata up to v${maxVersion}, topic ids are read with v12 (Kafka 3.1+)`);
+    this.name = 'NoTopicIdsError';
+  }
 }
 interface ClusterLike {
   connect(): Promise<void>;
@@ -50,6 +61,9 @@ export class TopicIdentityReader {
 
   async read(topics: readonly string[]): Promise<ClusterIdentity> {
     const cluster = await this.connected();
+    // A broker closes the connection on a version it does not know: ask what it knows first.
+    const max = cluster.brokerPool.seedBroker.versions?.[3]?.maxVersion;
+    if (max !== undefined && max < 12) throw new NoTopicIdsError(max);
     try {
       const answer = (await cluster.brokerPool.seedBroker.connectionPool.send({
         request: {

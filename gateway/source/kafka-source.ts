@@ -45,6 +45,8 @@ export class KafkaSource implements RecordSource {
   private probeTimer: NodeJS.Timeout | null = null;
   private adminClient: Promise<Admin> | null = null;
   private readonly identities: TopicIdentityReader;
+  /** Set when the broker cannot answer Metadata v12 (no topic ids): lineage is the cluster id. */
+  private noTopicIds = false;
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly probeIntervalMs: number;
@@ -132,9 +134,31 @@ export class KafkaSource implements RecordSource {
   }
 
   private async identify(topic: string): Promise<string> {
-    const lineage = lineageOf(await this.identities.read([topic]), topic);
+    if (this.noTopicIds) return this.clusterOnlyLineage(topic);
+    let ids: Awaited<ReturnType<TopicIdentityReader['read']>>;
+    try {
+      ids = await this.identities.read([topic]);
+    } catch (err) {
+      // Brokers before 3.1 cannot answer Metadata v12 (NoTopicIdsError, code 35): the cluster id
+      // alone then, so re-created topics go unnoticed there (docs/kafka-records.md).
+      if ((err as { code?: number }).code !== 35) throw err;
+      this.noTopicIds = true;
+      this.log.warn(
+        { err: (err as Error).message },
+        'no topic ids from this broker: re-created topics will not be noticed',
+      );
+      return this.clusterOnlyLineage(topic);
+    }
+    const lineage = lineageOf(ids, topic);
     if (lineage === null) throw new TopicMissingError(topic);
     return lineage;
+  }
+
+  private async clusterOnlyLineage(topic: string): Promise<string> {
+    const admin = await this.admin();
+    const { clusterId } = await admin.describeCluster();
+    if ((await admin.listTopics()).includes(topic)) return `${clusterId}/-`;
+    throw new TopicMissingError(topic);
   }
 
   /**
@@ -144,6 +168,7 @@ export class KafkaSource implements RecordSource {
   private async probe(): Promise<void> {
     if (this.stopping || this.readers.length === 0) return;
     try {
+      if (this.noTopicIds) return;
       const ids = await this.identities.read(this.readers.map((r) => r.topic));
       const admin = await this.admin();
       for (const r of this.readers) {
