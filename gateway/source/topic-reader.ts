@@ -282,11 +282,16 @@ export class TopicReader {
       return;
     }
     this.opts.sink.apply(this.topic, partition, records, next);
+    this.checkReread();
+  }
+
+  /** A replaced topic is no longer stale once its re-read reached the marks seen when it began. */
+  private checkReread(): void {
     const targets = this.rereadTargets;
-    if (targets && [...targets].every(([p, t]) => (this.consumed.get(p) ?? 0) >= t || t === 0)) {
-      this.rereadTargets = null;
-      if (this.troubleState?.reason === 'topic_replaced') this.clearTrouble();
-    }
+    if (this.backfill || !targets || ![...targets].every(([p, t]) => (this.consumed.get(p) ?? 0) >= t))
+      return;
+    this.rereadTargets = null;
+    if (this.troubleState?.reason === 'topic_replaced') this.clearTrouble();
   }
 
   /**
@@ -313,6 +318,7 @@ export class TopicReader {
         sink.plan({ topic: this.topic, partition, startOffset: b.start, highWatermark: b.high });
     // The broker answered: fresh from here (the cache may turn ready before the consumer fetches).
     this.lastFetchAt = this.opts.now();
+    this.checkReread(); // an empty re-created topic is read at once
   }
 
   /** One batch of a feed's first read: collect, move the start back if too few items, plan when done. */
@@ -341,6 +347,7 @@ export class TopicReader {
     for (const [p, x] of backfill)
       sink.plan({ topic: this.topic, partition: p, startOffset: x.start, highWatermark: x.high });
     for (const [p, x] of backfill) if (x.next > x.start) sink.apply(this.topic, p, x.records, x.next);
+    this.checkReread();
   }
 
   private seekToCache(consumer: Consumer, assignment: Record<string, number[]>): void {
