@@ -9,6 +9,7 @@ import {
 import { recordSchemaProblems } from '../security/record-schema.ts';
 import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
 import type { CodecName, ProducerCompression } from '../source/kafka-codecs.ts';
+import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
 import { envSchema } from './schema.ts';
 import { parseStreamsSpec, type StreamConfig } from './streams.ts';
 
@@ -18,16 +19,14 @@ export interface Config {
   readonly port: number;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** null: run on the embedded demo feed. */
-  readonly kafka: {
-    readonly brokers: readonly string[];
-    readonly clientId: string;
-    readonly connectTimeoutMs: number;
-    readonly maxRetryMs: number;
-    /** Codecs decoded on fetch (uncompressed batches always are). */
-    readonly codecs: readonly CodecName[];
-    /** Codec of the gateway's own producers (DLQ, rollout). */
-    readonly compression: ProducerCompression;
-  } | null;
+  readonly kafka:
+    | (KafkaConnectionConfig & {
+        /** Codecs decoded on fetch (uncompressed batches always are). */
+        readonly codecs: readonly CodecName[];
+        /** Codec of the gateway's own producers (DLQ, rollout). */
+        readonly compression: ProducerCompression;
+      })
+    | null;
   readonly streams: readonly StreamConfig[];
   readonly staleAfterMs: number;
   readonly pollIntervalMs: number;
@@ -49,8 +48,15 @@ export interface Config {
   readonly admin: { readonly token: string | null; readonly readToken: string | null };
   /** Stream tokens, CORS, request limits, dead-letter topic: gateway/security/, docs/security.md. */
   readonly security: SecurityConfig;
-  /** Transport rollout: the control topic (Kafka only) and the share streaming before any rules. */
-  readonly rollout: { readonly topic: string; readonly initialPercent: number };
+  /**
+   * Transport rollout: the control topic (Kafka only; null: `ROLLOUT_TOPIC=none`, rules in
+   * memory), whether to create it when missing, and the share streaming before any rules.
+   */
+  readonly rollout: {
+    readonly topic: string | null;
+    readonly createTopic: boolean;
+    readonly initialPercent: number;
+  };
   /** Legacy routes (proxy / shadow / serve) and their backend: legacy-adapter/config.ts. */
   readonly legacy: LegacyConfig;
 }
@@ -144,7 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
       const path = issue.path.map(String).join('.');
       const got = issue.path[0] !== undefined ? merged[String(issue.path[0])] : undefined;
       // Secrets are never echoed: this message goes to stderr and from there to log collectors.
-      const secret = /TOKEN|SECRET/.test(path);
+      const secret = /TOKEN|SECRET|PASSWORD|USERNAME/.test(path);
       const shown = typeof got === 'string' && !secret ? ` (got "${got.slice(0, 80)}")` : '';
       problems.push(`${path || 'config'}: ${issue.message}${issue.path.length === 1 ? shown : ''}`);
     }
@@ -156,16 +162,16 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   if (legacy.problems.length > 0) throw new ConfigError(legacy.problems);
   const schemaProblems = recordSchemaProblems(streams);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
+  const kafkaProblems: string[] = [];
+  const kafka = kafkaConfig(e, kafkaProblems);
+  if (kafkaProblems.length > 0) throw new ConfigError(kafkaProblems);
   const config: Config = {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    kafka: e.KAFKA_BROKERS
+    kafka: kafka
       ? {
-          brokers: e.KAFKA_BROKERS.split(','),
-          clientId: e.KAFKA_CLIENT_ID,
-          connectTimeoutMs: e.KAFKA_CONNECT_TIMEOUT_MS,
-          maxRetryMs: e.KAFKA_MAX_RETRY_MS,
+          ...kafka,
           codecs: e.KAFKA_CODECS.split(',').filter((c): c is CodecName => c !== ''),
           compression: e.KAFKA_COMPRESSION,
         }
@@ -188,7 +194,11 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     },
     admin: { token: e.ADMIN_TOKEN ?? null, readToken: e.ADMIN_READ_TOKEN ?? null },
     security: securityConfig(e),
-    rollout: { topic: e.ROLLOUT_TOPIC, initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100 },
+    rollout: {
+      topic: e.ROLLOUT_TOPIC === 'none' ? null : e.ROLLOUT_TOPIC,
+      createTopic: e.ROLLOUT_CREATE_TOPIC,
+      initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100,
+    },
     legacy: legacy.legacy,
   };
   return deepFreeze(config);

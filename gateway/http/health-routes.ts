@@ -28,6 +28,16 @@ export function readyz(ctx: GatewayContext): RequestHandler {
       sourceConnected: ctx.source.status().connected,
       // Streams whose topic alone cannot be read; the others are served fresh.
       staleStreams: staleStreams(ctx),
+      // Why the source (or the rollout store, the dead-letter producer) cannot use Kafka, if it cannot.
+      reason: ctx.kafkaHealth?.problem('source')?.reason ?? null,
+      kafka: (ctx.kafkaHealth?.problems() ?? []).map((p) => ({
+        component: p.component,
+        reason: p.reason,
+        cause: p.cause,
+        check: p.check,
+        since: new Date(p.since).toISOString(),
+        failures: p.count,
+      })),
     };
     res.status(body.ready ? 200 : 503).json(body);
   };

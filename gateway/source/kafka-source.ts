@@ -1,21 +1,17 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
-import { createKafkaClient } from './kafka-client.ts';
-import type { CodecName } from './kafka-codecs.ts';
+import { createKafkaClient, type KafkaClientOptions } from './kafka-client.ts';
+import type { KafkaHealth } from './kafka-health.ts';
 import { lineageOf, TopicIdentityReader } from './kafka-lineage.ts';
 import { disconnectWithin, MAX_WAIT_MS, TopicMissingError, TopicReader } from './topic-reader.ts';
 import type { RecordSink, RecordSource, SourceStatus, TopicTrouble } from './types.ts';
 
-export interface KafkaSourceOptions {
-  brokers: readonly string[];
-  clientId: string;
+export interface KafkaSourceOptions extends KafkaClientOptions {
   streams: readonly StreamConfig[];
   logger: Logger;
-  connectTimeoutMs: number;
-  maxRetryMs: number;
-  /** Codecs decoded on fetch (default: all). */
-  codecs?: readonly CodecName[];
+  /** Where connection failures are classified, logged once and exposed (/readyz, metrics). */
+  health?: KafkaHealth;
   now?: () => number;
   /** How often topic identities and high-water marks are probed (re-created topics, stalls). */
   probeIntervalMs?: number;
@@ -59,6 +55,11 @@ export class KafkaSource implements RecordSource {
     this.log = opts.logger.child({ component: 'kafka-source' });
     this.kafka = createKafkaClient(opts, this.log);
     this.identities = new TopicIdentityReader(this.kafka);
+    opts.health?.describe(
+      'source',
+      opts.streams.map((s) => s.topic),
+      'STREAMS',
+    );
   }
 
   async start(sink: RecordSink): Promise<void> {
@@ -67,7 +68,8 @@ export class KafkaSource implements RecordSource {
         kafka: this.kafka,
         stream,
         sink,
-        clientId: this.opts.clientId,
+        groupPrefix: this.opts.groupPrefix ?? this.opts.clientId,
+        health: this.opts.health,
         maxRetryMs: this.opts.maxRetryMs,
         stallRestartMs: this.stallRestartMs,
         logger: this.log,
@@ -86,13 +88,20 @@ export class KafkaSource implements RecordSource {
   status(): SourceStatus {
     // The broker answers as long as any topic fetches; a topic that does not is in staleTopics.
     let lastFetchAt: number | null = null;
+    let consumerFetchAt: number | null = null;
     const staleTopics = new Map<string, TopicTrouble>();
     for (const r of this.readers) {
       if (r.lastFetchAt !== null && (lastFetchAt === null || r.lastFetchAt > lastFetchAt))
         lastFetchAt = r.lastFetchAt;
+      if (
+        r.lastConsumerFetchAt !== null &&
+        (consumerFetchAt === null || r.lastConsumerFetchAt > consumerFetchAt)
+      )
+        consumerFetchAt = r.lastConsumerFetchAt;
       if (r.trouble) staleTopics.set(r.topic, r.trouble);
     }
-    const connected = lastFetchAt !== null && this.now() - lastFetchAt < 20 * MAX_WAIT_MS + 5000;
+    // Connected means a consumer fetched, not a login or a metadata call (issue 12).
+    const connected = consumerFetchAt !== null && this.now() - consumerFetchAt < 20 * MAX_WAIT_MS + 5000;
     return {
       connected,
       lastFetchAt,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from './backoff.ts';
+import { groupId, withCoordinatorCause } from './kafka-client.ts';
+import type { KafkaHealth } from './kafka-health.ts';
 import { StallDetector } from './stall-detector.ts';
 import { classifyTopicError, type TopicTroubleReason } from './topic-errors.ts';
 import { type RecordSink, type SourceRecord, type TopicTrouble, tpKey } from './types.ts';
@@ -17,7 +17,10 @@ export interface TopicReaderOptions {
   kafka: Kafka;
   stream: StreamConfig;
   sink: RecordSink;
-  clientId: string;
+  /** Prefix of the consumer's group id (KAFKA_GROUP_PREFIX, else the client id). */
+  groupPrefix: string;
+  /** Connection-level failures (broker, TLS, login) are reported there too (issue 12). */
+  health?: KafkaHealth;
   maxRetryMs: number;
   stallRestartMs: number;
   logger: Logger;
@@ -58,8 +61,10 @@ export class TopicReader {
   private stopping = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
-  /** Epoch ms of this reader's last successful fetch. */
+  /** Epoch ms of this reader's last successful fetch (or planning call). */
   lastFetchAt: number | null = null;
+  /** Epoch ms of the consumer's last fetch: what `connected` means. */
+  lastConsumerFetchAt: number | null = null;
   private lineage: string | null = null;
   /** Per partition, where this instance started reading it (set by plan). */
   private readonly startOffsets = new Map<number, number>();
@@ -165,6 +170,10 @@ export class TopicReader {
       ? { reason: why, detail: (err as Error).message }
       : classifyTopicError(err);
     this.setTrouble(reason, detail);
+    // What concerns the connection rather than this topic's data goes to the Kafka health report.
+    if (reason === 'broker_unreachable' || reason === 'not_authorized' || reason === 'error')
+      this.opts.health?.failed('source', err, { retryInMs: delay });
+    this.lastConsumerFetchAt = null;
     this.log.debug({ reason, err: (err as Error)?.message, delayMs: delay }, 'topic reader failed; retrying');
     this.consumer = null;
     void disconnectWithin(failed, () => {});
@@ -210,7 +219,7 @@ export class TopicReader {
     if (!this.planned) await this.plan();
     if (this.stopping) return;
     const consumer = this.opts.kafka.consumer({
-      groupId: `${this.opts.clientId}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`,
+      groupId: groupId(this.opts.groupPrefix),
       maxWaitTimeInMs: MAX_WAIT_MS,
       allowAutoTopicCreation: false,
       // Alone in its group, a member can time out fast: after a broker restart the rejoin then
@@ -239,14 +248,18 @@ export class TopicReader {
     consumer.on(FETCH, () => {
       if (this.consumer !== consumer) return;
       this.lastFetchAt = this.opts.now();
+      this.lastConsumerFetchAt = this.lastFetchAt;
       this.attempt = 0;
+      this.opts.health?.recovered('source');
       // A fetch that decoded is the cause gone, for every trouble a fetch can show; a re-read, a
       // stall and a missing topic clear by what the probe and the re-read see.
       const r = this.troubleState?.reason;
       if (r !== undefined && r !== 'topic_replaced' && r !== 'stalled' && r !== 'topic_missing')
         this.clearTrouble();
     });
-    consumer.on(CRASH, (e) => this.retryLater(e.payload.error, consumer));
+    consumer.on(CRASH, (e) =>
+      this.retryLater(withCoordinatorCause(e.payload.error, e.payload.groupId), consumer),
+    );
     // Batches holding only transaction markers or aborted records never reach eachBatch: their
     // end still moves the position, or a partition ending with a marker would never be caught up.
     consumer.on(START_BATCH_PROCESS, (e) => {
