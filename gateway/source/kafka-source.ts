@@ -5,7 +5,7 @@ import { createKafkaClient, type KafkaClientOptions } from './kafka-client.ts';
 import type { KafkaHealth } from './kafka-health.ts';
 import { lineageOf, TopicIdentityReader } from './kafka-lineage.ts';
 import { disconnectWithin, MAX_WAIT_MS, TopicMissingError, TopicReader } from './topic-reader.ts';
-import type { RecordSink, RecordSource, SourceStatus, TopicTrouble } from './types.ts';
+import type { RecordSink, RecordSource, SourceRecord, SourceStatus, TopicTrouble } from './types.ts';
 
 export interface KafkaSourceOptions extends KafkaClientOptions {
   streams: readonly StreamConfig[];
@@ -17,6 +17,11 @@ export interface KafkaSourceOptions extends KafkaClientOptions {
   probeIntervalMs?: number;
   /** A partition stuck this long gets its topic's consumer restarted (seeking back to the cache). */
   stallRestartMs?: number;
+  /**
+   * Async work a batch needs before the synchronous apply (fetching Schema Registry schemas:
+   * gateway/formats/). Must not reject.
+   */
+  prepare?: (topic: string, records: readonly SourceRecord[]) => Promise<void>;
 }
 
 /**
@@ -70,6 +75,7 @@ export class KafkaSource implements RecordSource {
         sink,
         groupPrefix: this.opts.groupPrefix ?? this.opts.clientId,
         health: this.opts.health,
+        prepare: this.opts.prepare,
         maxRetryMs: this.opts.maxRetryMs,
         stallRestartMs: this.stallRestartMs,
         logger: this.log,

@@ -31,6 +31,8 @@ export interface TopicReaderOptions {
   identify(topic: string): Promise<string>;
   /** An admin to plan with (the source's, shared). */
   admin(): Promise<Admin>;
+  /** Async work a batch needs before the synchronous apply (Schema Registry schemas). Never rejects. */
+  prepare?: (topic: string, records: readonly SourceRecord[]) => Promise<void>;
 }
 
 /** Thrown by `identify` when the broker knows no such topic. */
@@ -282,7 +284,9 @@ export class TopicReader {
           value: m.value,
           timestamp: Number(m.timestamp),
         }));
-        this.consumedTo(batch.partition, Number(batch.lastOffset()) + 1, records);
+        await this.opts.prepare?.(batch.topic, records);
+        if (this.consumer === consumer)
+          this.consumedTo(batch.partition, Number(batch.lastOffset()) + 1, records);
       },
     });
   }
