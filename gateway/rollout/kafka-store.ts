@@ -10,6 +10,7 @@ import {
   type KafkaClientOptions,
   withCoordinatorCause,
 } from '../source/kafka-client.ts';
+import { type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
 import { classifyKafkaError } from '../source/kafka-failure.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
 import type { RolloutRules } from './rules.ts';
@@ -28,6 +29,8 @@ export interface KafkaControlLogOptions extends KafkaClientOptions {
   logger: Logger;
   /** Where failures are classified, logged once and exposed (/readyz, metrics). */
   health?: KafkaHealth;
+  /** Codec of the rules records written (default: none). */
+  compression?: ProducerCompression;
   now?: () => number;
 }
 
@@ -120,7 +123,12 @@ export class KafkaControlLog implements ControlLog {
   async append(key: string, value: string | null): Promise<number> {
     try {
       const producer = await this.connectProducer();
-      const [meta] = await producer.send({ topic: this.opts.topic, acks: -1, messages: [{ key, value }] });
+      const [meta] = await producer.send({
+        topic: this.opts.topic,
+        acks: -1,
+        compression: producerCompression(this.opts.compression ?? 'none'),
+        messages: [{ key, value }],
+      });
       const offset = Number(meta?.baseOffset ?? Number.NaN);
       if (!Number.isSafeInteger(offset)) throw new Error('the broker returned no offset');
       return offset;
