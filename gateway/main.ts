@@ -1,4 +1,9 @@
 import { createServer } from 'node:http';
+import {
+  ContractLoadError,
+  type LoadedContract,
+  prepareContracts,
+} from '../legacy-adapter/contract-loader.ts';
 import { startDemoLegacyBackend } from '../legacy-adapter/demo-backend.ts';
 import { isClusterPrimary, runPrimary } from './cluster.ts';
 import { type Config, ConfigError, loadConfig } from './config/load.ts';
@@ -23,6 +28,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // The user's contract modules (LEGACY_CONTRACTS), loaded and checked before anything starts.
+  let contracts: LoadedContract[];
+  try {
+    contracts = await prepareContracts(config);
+  } catch (err) {
+    if (err instanceof ContractLoadError) {
+      process.stderr.write(`${err.message}\nSee docs/contracts.md.\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   // --workers N: this process only supervises N gateway processes sharing the port.
   if (isClusterPrimary(config)) {
     runPrimary(config);
@@ -33,10 +49,10 @@ async function main(): Promise<void> {
   const legacyDemo = config.legacy.demoBackend
     ? await startDemoLegacyBackend(config, createLogger(config.logLevel))
     : null;
-  const ctx = createGateway(
-    config,
-    legacyDemo ? { source: legacyDemo.source, legacyUrl: legacyDemo.url } : {},
-  );
+  const ctx = createGateway(config, {
+    legacyContracts: contracts,
+    ...(legacyDemo ? { source: legacyDemo.source, legacyUrl: legacyDemo.url } : {}),
+  });
   const app = createApp(ctx);
   // Request line + headers past MAX_HEADER_BYTES get a JSON 431 (hardenServer), not Node's empty one.
   const server = hardenServer(createServer({ maxHeaderSize: config.security.maxHeaderBytes }, app));

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { CONTRACTS } from '../compat/contracts/index.ts';
 import type { LegacyContract } from '../compat/contracts/types.ts';
 
 /** How a legacy route answers; see docs/migration-guide.md. */
@@ -17,7 +16,8 @@ export interface LegacyRouteConfig {
   readonly name: string;
   readonly path: string;
   readonly mode: RouteMode;
-  readonly contract: string;
+  /** The contract named by the route; null: the route's name, and none needed in `proxy` mode. */
+  readonly contract: string | null;
   /** Fraction of shadow requests compared; null: LEGACY_SHADOW_SAMPLE. */
   readonly sampleRate: number | null;
 }
@@ -33,6 +33,8 @@ export interface LegacyConfig {
   readonly staleLimitMs: number;
   readonly maxBodyBytes: number;
   readonly routes: readonly LegacyRouteConfig[];
+  /** Contract modules or folders (LEGACY_CONTRACTS); null: the bundled example (live-map). */
+  readonly contracts: readonly string[] | null;
   /** The demo: run the reference backend in-process on this port, fed by the demo feed. */
   readonly demoBackend: { readonly port: number; readonly refreshMs: number } | null;
 }
@@ -100,8 +102,6 @@ export const legacyRoutesSchema = z
     for (const r of routes) {
       const m = modeProblem(r.mode);
       if (m) ctx.addIssue({ code: 'custom', message: `route "${r.name}": ${m}` });
-      const c = contractProblem(r.contract ?? r.name, CONTRACTS);
-      if (c) ctx.addIssue({ code: 'custom', message: `route "${r.name}": ${c}` });
       if (names.has(r.name))
         ctx.addIssue({ code: 'custom', message: `route name "${r.name}" is used twice` });
       if (paths.has(r.path))
@@ -115,9 +115,20 @@ export const legacyRoutesSchema = z
       name: r.name,
       path: r.path,
       mode: r.mode as RouteMode,
-      contract: r.contract ?? r.name,
+      contract: r.contract ?? null,
       sampleRate: r.sampleRate ?? null,
     })),
+  );
+
+/**
+ * LEGACY_CONTRACTS: contract modules or folders, comma-separated (env, flag) or an array (config
+ * file). Relative paths are resolved from the working directory (from the file's folder in a
+ * config file); legacy-adapter/contract-loader.ts loads them.
+ */
+export const legacyContractsSchema = z
+  .union([z.string(), z.array(z.string().min(1)).max(256)])
+  .transform((v) =>
+    (typeof v === 'string' ? v.split(',') : v).map((p) => p.trim()).filter((p) => p.length > 0),
   );
 
 /**
@@ -157,19 +168,17 @@ export interface LegacyEnv {
   LEGACY_STALE_LIMIT_MS: number;
   LEGACY_MAX_BODY_BYTES: number;
   LEGACY_ROUTES?: LegacyRouteConfig[] | undefined;
+  LEGACY_CONTRACTS?: string[] | undefined;
   LEGACY_DEMO_PORT: number;
   LEGACY_DEMO_REFRESH_MS: number;
 }
 
 /**
- * Builds the legacy config and checks what the schema alone cannot: a URL for the routes, and
- * contracts whose streams exist. The pure demo (no KAFKA_BROKERS, STREAMS, LEGACY_ROUTES) gets
+ * Builds the legacy config and checks what the schema alone cannot: a URL for the routes. (The
+ * contracts are modules loaded at start: legacy-adapter/contract-loader.ts checks them.) The pure demo (no KAFKA_BROKERS, STREAMS, LEGACY_ROUTES) gets
  * the reference route and, without LEGACY_URL, the in-process reference backend.
  */
-export function resolveLegacyConfig(
-  e: LegacyEnv,
-  streams: readonly { name: string; mode: 'table' | 'feed' }[],
-): { legacy: LegacyConfig; problems: string[] } {
+export function resolveLegacyConfig(e: LegacyEnv): { legacy: LegacyConfig; problems: string[] } {
   const problems: string[] = [];
   const demo = e.KAFKA_BROKERS === undefined && e.STREAMS === undefined && e.LEGACY_ROUTES === undefined;
   const routes = e.LEGACY_ROUTES ?? (demo ? DEMO_LEGACY_ROUTES : []);
@@ -182,11 +191,6 @@ export function resolveLegacyConfig(
   const url = e.LEGACY_URL ?? (demoBackend ? `http://127.0.0.1:${demoBackend.port}` : null);
   if (routes.length > 0 && url === null)
     problems.push('LEGACY_URL: required when LEGACY_ROUTES configures routes (the backend to proxy to)');
-  for (const r of routes) {
-    const contract = CONTRACTS[r.contract];
-    if (contract)
-      for (const p of contractStreamProblems(contract, streams)) problems.push(`LEGACY_ROUTES: ${p}`);
-  }
   return {
     legacy: {
       url,
@@ -196,6 +200,7 @@ export function resolveLegacyConfig(
       staleLimitMs: e.LEGACY_STALE_LIMIT_MS,
       maxBodyBytes: e.LEGACY_MAX_BODY_BYTES,
       routes,
+      contracts: e.LEGACY_CONTRACTS ?? null,
       demoBackend,
     },
     problems,

@@ -23,6 +23,11 @@ export function legacyRouter(ctx: GatewayContext): Router {
     res.json({ routes: legacy.names().map((n) => legacy.describe(n)) });
   });
 
+  // The contracts loaded at start (LEGACY_CONTRACTS), with the file each came from.
+  router.get('/v1/admin/contracts', requireAdmin(ctx.config, 'read'), (_req, res) => {
+    res.json({ contracts: legacy.contractList() });
+  });
+
   router.put(
     '/v1/admin/routes/:name',
     requireAdmin(ctx.config, 'write'),

@@ -147,7 +147,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   const streams = e.STREAMS ?? defaultStreams();
-  const legacy = resolveLegacyConfig(e, streams);
+  const legacy = resolveLegacyConfig(e);
   if (legacy.problems.length > 0) throw new ConfigError(legacy.problems);
   const schemaProblems = recordSchemaProblems(streams);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { legacyRoutesSchema } from '../../legacy-adapter/config.ts';
+import { legacyContractsSchema, legacyRoutesSchema } from '../../legacy-adapter/config.ts';
 import { corsOriginsSchema, trustProxySchema } from '../security/security-config.ts';
 import { streamsSchema } from './streams.ts';
 
@@ -91,6 +91,8 @@ export const envSchema = z.object({
   LEGACY_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   /** `name:path:mode[:contract],...` or a JSON array; `none` for no routes. */
   LEGACY_ROUTES: legacyRoutesSchema.optional(),
+  /** Contract modules or folders of your own, comma-separated; unset: the bundled live-map example. */
+  LEGACY_CONTRACTS: legacyContractsSchema.optional(),
   /** The demo's in-process reference backend: its port and refresh cadence. */
   LEGACY_DEMO_PORT: int(0, 65535).default(8081),
   LEGACY_DEMO_REFRESH_MS: int(100, 3_600_000).default(10_000),
