@@ -20,7 +20,7 @@ import { hardenServer } from './security/index.ts';
 async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env, process.argv.slice(2));
+    config = loadConfig(process.env, process.argv.slice(2), { discoverFile: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee docs/configuration.md.\n`);
