@@ -1,13 +1,15 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { defineContract, z } from '../compat/contracts/api.ts';
 import type { LegacyContract } from '../compat/contracts/types.ts';
 import { contractStreamProblems, type LegacyConfig } from './config.ts';
 
 /**
  * User-owned contracts (LEGACY_CONTRACTS): modules of the user's repository, loaded at start-up
  * with a plain dynamic `import()`, so no compiler sits in the production path. A module's default
- * export is one contract or an array of them. `.js`, `.mjs` and `.cjs` always load; `.ts` loads
+ * export is one contract or an array of them, or a function of `{ z, defineContract }` returning
+ * either (a module with no imports, wherever it is mounted). `.js`, `.mjs` and `.cjs` always load; `.ts` loads
  * only where the runtime itself strips types (Node 22.18+, or under tsx in this repository's
  * development scripts): otherwise compile it first (docs/contracts.md).
  */
@@ -28,6 +30,9 @@ export class ContractLoadError extends Error {
     this.name = 'ContractLoadError';
   }
 }
+
+/** What a default-export function receives: the package's `switchyard/contract` API. */
+const CONTRACT_KIT = Object.freeze({ z, defineContract });
 
 const CONTRACT_NAME = /^[a-z][a-z0-9-]{0,47}$/;
 const LOADABLE = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts']);
@@ -133,7 +138,19 @@ export async function loadContracts(entries: readonly string[]): Promise<LoadedC
       problems.push(`${file}: failed to load: ${firstLine(e?.message ?? String(err))}${hint}`);
       continue;
     }
-    const exported = mod.default;
+    let exported = mod.default;
+    // `export default ({ z, defineContract }) => ({...})`: a contract needing no import at all,
+    // wherever it is mounted (no node_modules to resolve `switchyard/contract` from).
+    if (typeof exported === 'function') {
+      try {
+        exported = await (exported as (kit: typeof CONTRACT_KIT) => unknown)(CONTRACT_KIT);
+      } catch (err) {
+        problems.push(
+          `${file}: the default export function threw: ${firstLine((err as Error)?.message ?? String(err))}`,
+        );
+        continue;
+      }
+    }
     if (exported === undefined) {
       problems.push(`${file}: no default export (export default a contract, or an array of contracts)`);
       continue;
