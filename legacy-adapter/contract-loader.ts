@@ -51,7 +51,8 @@ export const EXAMPLE_CONTRACTS: readonly string[] = [
 export function contractFiles(entries: readonly string[]): { files: string[]; problems: string[] } {
   const files: string[] = [];
   const problems: string[] = [];
-  for (const entry of entries) {
+  for (const given of entries) {
+    const entry = resolve(given); // messages name the full path
     let st: ReturnType<typeof statSync>;
     try {
       st = statSync(entry);
@@ -74,7 +75,7 @@ export function contractFiles(entries: readonly string[]): { files: string[]; pr
       for (const n of names) files.push(join(entry, n));
     } else if (!LOADABLE.has(extname(entry))) {
       problems.push(`${entry}: not a JavaScript module (expected .js, .mjs, .cjs or .ts)`);
-    } else files.push(resolve(entry));
+    } else files.push(entry);
   }
   return { files, problems };
 }
