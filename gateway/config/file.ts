@@ -62,9 +62,7 @@ export function readConfigFile(path: string): FileSettings {
     if (key === '$schema') continue;
     const name = envNameOf(key);
     if (!Object.hasOwn(envSchema.shape, name) || fileKeyOf(name) !== key) {
-      const near = known
-        .map(fileKeyOf)
-        .find((k) => k.toLowerCase() === key.toLowerCase().replace(/[_-]/g, ''));
+      const near = nearestKey(key, known.map(fileKeyOf));
       problems.push(`${path}: ${key}: unknown setting${near ? ` (did you mean "${near}"?)` : ''}`);
       continue;
     }
@@ -140,4 +138,26 @@ function dropNulls(v: unknown): unknown {
 /** `http://user:pass@host` -> `http://user:********@host`. */
 function maskUrl(v: unknown): unknown {
   return typeof v === 'string' ? v.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]+:)[^@/]+@/i, '$1********@') : v;
+}
+
+/** The known key a mistyped one most likely meant: same letters, or at most 2 edits away. */
+function nearestKey(key: string, keys: readonly string[]): string | undefined {
+  const norm = (k: string) => k.toLowerCase().replace(/[_-]/g, '');
+  let best: { key: string; d: number } | undefined;
+  for (const k of keys) {
+    const d = norm(k) === norm(key) ? 0 : editDistance(norm(k), norm(key));
+    if (d <= 2 && (best === undefined || d < best.d)) best = { key: k, d };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }

@@ -86,7 +86,12 @@ describe('config file', () => {
       new RegExp(`${unknown}: pollIntervalMS: unknown setting \\(did you mean "pollIntervalMs"\\?\\)`),
     );
     assert.match(p, new RegExp(`${unknown}: legacy_url: unknown setting \\(did you mean "legacyUrl"\\?\\)`));
-    assert.match(p, new RegExp(`${unknown}: bogus: unknown setting`));
+    assert.match(p, new RegExp(`${unknown}: bogus: unknown setting$`, 'm'));
+    const near = file('near.json', { legacyRoute: [] });
+    assert.match(
+      problemsOf(() => loadConfig({}, ['--config', near]))[0]!,
+      /legacyRoute: unknown setting \(did you mean "legacyRoutes"\?\)/,
+    );
 
     const nested = file('nested.json', {
       streams: [{ name: 'board', mode: 'table', topic: 't', maxKeyz: 3 }],
