@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { LegacyContract } from '../compat/contracts/types.ts';
 import type { Config } from '../gateway/config/load.ts';
-import type { GatewayContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
+import type { GatewayView } from '../gateway/extension.ts';
 import { tagEndpoint } from '../gateway/observability/http-metrics.ts';
 import type { Logger } from '../gateway/observability/logger.ts';
 import type { GatewayMetrics } from '../gateway/observability/metrics.ts';
@@ -25,11 +25,8 @@ import { type Comparison, compareCaptured } from './shadow/compare.ts';
 import { MismatchLog } from './shadow/mismatch-log.ts';
 import { CompareQueue } from './shadow/queue.ts';
 
-/** The gateway parts the adapter reads per request (the context, built alongside it). */
-export type LegacyHost = Pick<
-  GatewayContext,
-  'cache' | 'selections' | 'bodies' | 'now' | 'random' | 'freshness' | 'polls' | 'config' | 'metrics'
->;
+/** The gateway parts the adapter reads per request: the gateway's read-only view. */
+export type LegacyHost = GatewayView;
 
 /** What the adapter is built from, before the gateway context exists. */
 export interface LegacyDeps {

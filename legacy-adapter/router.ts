@@ -1,9 +1,9 @@
 import express, { type Router } from 'express';
-import type { GatewayContext } from '../gateway/context.ts';
+import type { Config } from '../gateway/config/load.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
 import { queryString } from '../gateway/http/request-utils.ts';
-import type { RoutePatch } from './adapter.ts';
+import type { LegacyAdapter, RoutePatch } from './adapter.ts';
 
 const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
 
@@ -15,7 +15,10 @@ const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
  * - `GET /v1/admin/shadow?route=&limit=` (read): statistics and recent mismatches with both bodies;
  * - the configured legacy paths themselves (proxy / shadow / serve).
  */
-export function legacyRouter(ctx: GatewayContext): Router {
+export function legacyRouter(ctx: {
+  readonly config: Pick<Config, 'admin'>;
+  readonly legacy: LegacyAdapter;
+}): Router {
   const legacy = ctx.legacy;
   const router = express.Router();
 
