@@ -151,9 +151,12 @@ export function parseLegacyRoutesSpec(raw: string): unknown {
     });
 }
 
-/** The demo's route: the reference endpoint, starting in proxy mode. */
+/**
+ * The demo's route: the reference endpoint, starting in proxy mode. Its contract is its name
+ * (`live-map`, the bundled example), needed only once it is switched to shadow or serve.
+ */
 export const DEMO_LEGACY_ROUTES: readonly LegacyRouteConfig[] = [
-  { name: 'live-map', path: '/api/live-map.json', mode: 'proxy', contract: 'live-map', sampleRate: null },
+  { name: 'live-map', path: '/api/live-map.json', mode: 'proxy', contract: null, sampleRate: null },
 ];
 
 /** The LEGACY_* settings after schema validation (a slice of the env schema's output). */
