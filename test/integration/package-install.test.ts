@@ -99,7 +99,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise
 }
 
 describe('the packed package, installed in an empty folder, on a user contract and config file', {
-  timeout: 300_000,
+  timeout: 420_000,
 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'switchyard-adopt-'));
   const teams = new Map<string, Team>();
