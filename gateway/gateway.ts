@@ -21,6 +21,7 @@ import {
 } from './security/dead-letters.ts';
 import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
+import { KafkaHealth } from './source/kafka-health.ts';
 import { KafkaSource } from './source/kafka-source.ts';
 import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
@@ -50,7 +51,8 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const now = overrides.now ?? Date.now;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? new GatewayMetrics();
-  const deadLetters = createDeadLetters(config, logger, metrics);
+  const kafkaHealth = config.kafka ? new KafkaHealth(config.kafka, { logger, metrics, now }) : null;
+  const deadLetters = createDeadLetters(config, logger, metrics, kafkaHealth ?? undefined);
   const observer = cacheObserver(metrics, logger, deadLetters);
   const cache = new SnapshotCache({
     streams: config.streams,
@@ -59,7 +61,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     observer,
     validators: recordValidators(config.streams),
   });
-  const source = overrides.source ?? defaultSource(config, logger, now);
+  const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
     now,
@@ -78,7 +80,15 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
-    rollout: createRollout(config, { hub, metrics, logger, now, store: overrides.rolloutStore }),
+    rollout: createRollout(config, {
+      hub,
+      metrics,
+      logger,
+      now,
+      store: overrides.rolloutStore,
+      kafkaHealth: kafkaHealth ?? undefined,
+    }),
+    kafkaHealth,
     legacy: new LegacyAdapter({
       config,
       metrics,
@@ -132,9 +142,20 @@ export async function stopGateway(ctx: GatewayContext): Promise<void> {
   await stopDeadLetters(ctx);
 }
 
-function defaultSource(config: Config, logger: Logger, now: () => number): RecordSource {
+function defaultSource(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+  health: KafkaHealth | null,
+): RecordSource {
   if (!config.kafka) return new DemoSource(config.streams, config.demoRate, now);
-  return new KafkaSource({ ...config.kafka, streams: config.streams, logger, now });
+  return new KafkaSource({
+    ...config.kafka,
+    streams: config.streams,
+    logger,
+    now,
+    health: health ?? undefined,
+  });
 }
 
 function cacheObserver(

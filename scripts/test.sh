@@ -26,10 +26,13 @@ state="$(mktemp -d /tmp/switchyard-kafka.XXXXXX)"
 cleanup() { node --import tsx scripts/kafka.ts destroy --state "$state" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 echo "[switchyard] starting Kafka (${KAFKA_VERSION:-3.9.1})" >&2
-brokers_line="$(node --import tsx scripts/kafka.ts start --state "$state" | tail -n 1)"
-export "${brokers_line?}"
+kafka_started=$(date +%s)
+# NAME=value lines: KAFKA_BROKERS (PLAINTEXT) and the secure listeners (KAFKA_SASL_SSL_BROKERS, ...).
+started_out="$(node --import tsx scripts/kafka.ts start --state "$state")"
+mapfile -t env_lines < <(grep -E '^[A-Z_]+=' <<<"$started_out")
+for line in "${env_lines[@]}"; do export "${line?}"; done
 export SWITCHYARD_KAFKA_STATE="$state"
-echo "[switchyard] ${brokers_line}; running ${#files[@]} test files" >&2
+echo "[switchyard] Kafka up in $(( $(date +%s) - kafka_started )) s: ${env_lines[*]}; running ${#files[@]} test files" >&2
 
 mkdir -p test-artifacts
 # One file at a time: some tests restart the shared broker or measure memory.

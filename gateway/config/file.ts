@@ -70,17 +70,19 @@ export function readConfigFile(path: string): FileSettings {
     if (STRUCTURED.has(name)) values[name] = value;
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number'))
       values[name] = value.join(',');
+    // Scalars as the environment would hold them: the schema parses variables (`true`, `5000`).
     else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
-      values[name] = value;
+      values[name] = String(value);
     else problems.push(`${path}: ${key}: expected a string, number, boolean or list, not an object`);
   }
   resolvePaths(values, base);
   return { path, values, problems };
 }
 
-/** Relative contract and stream-schema paths in a file are relative to the file. */
+/** Relative paths in a file (contracts, stream schemas, `*_FILE` settings) are relative to the file. */
 function resolvePaths(values: Record<string, unknown>, base: string): void {
   const abs = (p: unknown) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(base, p) : p);
+  for (const name of Object.keys(values)) if (name.endsWith('_FILE')) values[name] = abs(values[name]);
   const contracts = values.LEGACY_CONTRACTS;
   if (Array.isArray(contracts)) values.LEGACY_CONTRACTS = contracts.map(abs);
   else if (typeof contracts === 'string')
@@ -109,7 +111,7 @@ export function configFilePath(
 
 /** Names whose values are never printed (config print, error messages). */
 export const isSecretSetting = (envName: string): boolean =>
-  /TOKEN|SECRET|PASSWORD|CREDENTIAL|KEY$/.test(envName);
+  /TOKEN|SECRET|PASSWORD|USERNAME|CREDENTIAL|KEY$/.test(envName);
 
 /**
  * The effective settings in config-file form (camelCase keys, defaults filled in), secrets

@@ -9,6 +9,7 @@ import {
 import { recordSchemaProblems } from '../security/record-schema.ts';
 import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
 import { configFilePath, fileKeyOf, readConfigFile } from './file.ts';
+import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
 import { envSchema } from './schema.ts';
 import { parseStreamsSpec, type StreamConfig } from './streams.ts';
 
@@ -18,12 +19,7 @@ export interface Config {
   readonly port: number;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** null: run on the embedded demo feed. */
-  readonly kafka: {
-    readonly brokers: readonly string[];
-    readonly clientId: string;
-    readonly connectTimeoutMs: number;
-    readonly maxRetryMs: number;
-  } | null;
+  readonly kafka: KafkaConnectionConfig | null;
   readonly streams: readonly StreamConfig[];
   readonly staleAfterMs: number;
   readonly pollIntervalMs: number;
@@ -45,8 +41,15 @@ export interface Config {
   readonly admin: { readonly token: string | null; readonly readToken: string | null };
   /** Stream tokens, CORS, request limits, dead-letter topic: gateway/security/, docs/security.md. */
   readonly security: SecurityConfig;
-  /** Transport rollout: the control topic (Kafka only) and the share streaming before any rules. */
-  readonly rollout: { readonly topic: string; readonly initialPercent: number };
+  /**
+   * Transport rollout: the control topic (Kafka only; null: `ROLLOUT_TOPIC=none`, rules in
+   * memory), whether to create it when missing, and the share streaming before any rules.
+   */
+  readonly rollout: {
+    readonly topic: string | null;
+    readonly createTopic: boolean;
+    readonly initialPercent: number;
+  };
   /** Legacy routes (proxy / shadow / serve) and their backend: legacy-adapter/config.ts. */
   readonly legacy: LegacyConfig;
 }
@@ -175,7 +178,7 @@ export function loadSettings(
       const path = issue.path.map(String).join('.');
       const got = issue.path[0] !== undefined ? merged[String(issue.path[0])] : undefined;
       // Secrets are never echoed: this message goes to stderr and from there to log collectors.
-      const secret = /TOKEN|SECRET/.test(path);
+      const secret = /TOKEN|SECRET|PASSWORD|USERNAME/.test(path);
       const shown = typeof got === 'string' && !secret ? ` (got "${got.slice(0, 80)}")` : '';
       const top = String(issue.path[0] ?? '');
       const where =
@@ -192,18 +195,14 @@ export function loadSettings(
   if (legacy.problems.length > 0) throw new ConfigError(legacy.problems);
   const schemaProblems = recordSchemaProblems(streams);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
+  const kafkaProblems: string[] = [];
+  const kafka = kafkaConfig(e, kafkaProblems);
+  if (kafkaProblems.length > 0) throw new ConfigError(kafkaProblems);
   const config: Config = {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    kafka: e.KAFKA_BROKERS
-      ? {
-          brokers: e.KAFKA_BROKERS.split(','),
-          clientId: e.KAFKA_CLIENT_ID,
-          connectTimeoutMs: e.KAFKA_CONNECT_TIMEOUT_MS,
-          maxRetryMs: e.KAFKA_MAX_RETRY_MS,
-        }
-      : null,
+    kafka,
     streams,
     staleAfterMs: e.STALE_AFTER_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
@@ -222,7 +221,11 @@ export function loadSettings(
     },
     admin: { token: e.ADMIN_TOKEN ?? null, readToken: e.ADMIN_READ_TOKEN ?? null },
     security: securityConfig(e),
-    rollout: { topic: e.ROLLOUT_TOPIC, initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100 },
+    rollout: {
+      topic: e.ROLLOUT_TOPIC === 'none' ? null : e.ROLLOUT_TOPIC,
+      createTopic: e.ROLLOUT_CREATE_TOPIC,
+      initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100,
+    },
     legacy: legacy.legacy,
   };
   return { config: deepFreeze(config), settings: e, file: file?.path ?? null };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { legacyContractsSchema, legacyRoutesSchema } from '../../legacy-adapter/config.ts';
 import { corsOriginsSchema, trustProxySchema } from '../security/security-config.ts';
+import { booleanSetting, kafkaSecuritySchema } from './kafka-schema.ts';
 import { streamsSchema } from './streams.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -13,12 +14,14 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Comma-separated host:port list. Unset: the embedded demo feed, no Kafka needed. */
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'expected host:port[,host:port...]')
-    .optional(),
+  /**
+   * Comma-separated `host:port` list; `[::1]:9092` for IPv6, and a listener prefix as consoles
+   * print it (`SASL_SSL://host:9092`) is understood (gateway/source/kafka-brokers.ts checks it).
+   * Unset: the embedded demo feed, no Kafka needed.
+   */
+  KAFKA_BROKERS: z.string().optional(),
   KAFKA_CLIENT_ID: z.string().min(1).max(100).default('switchyard'),
+  ...kafkaSecuritySchema,
   /** Kafka connection timeout and the ceiling of the reconnect backoff. */
   KAFKA_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
   KAFKA_MAX_RETRY_MS: int(100, 120_000).default(5000),
@@ -68,11 +71,16 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name')
     .optional(),
-  /** Compacted Kafka topic sharing the transport rollout rules between instances (created if missing). */
+  /**
+   * Compacted Kafka topic sharing the transport rollout rules between instances; `none`: rules
+   * kept in memory per instance (no rollout topic, so no ACLs for it).
+   */
   ROLLOUT_TOPIC: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name')
     .default('switchyard.rollout'),
+  /** Create ROLLOUT_TOPIC (compacted) when it is missing; off: never issue CreateTopics. */
+  ROLLOUT_CREATE_TOPIC: booleanSetting.default(false),
   /** Share of client kits (0-100 %) told to stream until rollout rules are first published. */
   ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
   /** Base URL of the legacy polling backend (legacy routes proxy to it). */
@@ -99,3 +107,4 @@ export const envSchema = z.object({
 });
 
 export type EnvInput = z.input<typeof envSchema>;
+export type EnvOutput = z.output<typeof envSchema>;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { envNameOf, fileKeyOf } from '../../gateway/config/file.ts';
+import { envNameOf, fileKeyOf, readConfigFile } from '../../gateway/config/file.ts';
 import { ConfigError, loadConfig, loadSettings } from '../../gateway/config/load.ts';
 import { envSchema } from '../../gateway/config/schema.ts';
 import { configCommand } from '../../scripts/config-command.ts';
@@ -66,6 +66,11 @@ describe('config file', () => {
     assert.deepEqual(c.legacy.contracts, [join(dir, 'contracts')]);
     assert.equal(c.admin.token, 'a-very-secret-admin-token');
     assert.deepEqual(c.security.corsOrigins, ['https://app.example.com']);
+    // Scalars are read as the environment's strings would be; *_FILE paths from the file's folder.
+    const raw = readConfigFile(file('kafka.json', { kafkaTls: true, kafkaTlsCaFile: 'ca.pem', port: 80 }));
+    assert.deepEqual(raw.values, { KAFKA_TLS: 'true', KAFKA_TLS_CA_FILE: join(dir, 'ca.pem'), PORT: '80' });
+    const flags = loadSettings({}, ['--config', file('bool.json', { rolloutCreateTopic: true })]).settings;
+    assert.equal(flags.ROLLOUT_CREATE_TOPIC, true);
     // SWITCHYARD_CONFIG names it too.
     assert.equal(loadConfig({ SWITCHYARD_CONFIG: path }).pollIntervalMs, 5000);
   });
