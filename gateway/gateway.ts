@@ -6,6 +6,7 @@ import { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { CacheObserver } from './cache/types.ts';
 import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
+import { createSchemaFormats } from './formats/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
@@ -22,7 +23,7 @@ import {
 import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
 import { KafkaHealth } from './source/kafka-health.ts';
-import { KafkaSource } from './source/kafka-source.ts';
+import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
 import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
@@ -54,14 +55,17 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const kafkaHealth = config.kafka ? new KafkaHealth(config.kafka, { logger, metrics, now }) : null;
   const deadLetters = createDeadLetters(config, logger, metrics, kafkaHealth ?? undefined);
   const observer = cacheObserver(metrics, logger, deadLetters);
+  const formats = createSchemaFormats(config, logger, now);
   const cache = new SnapshotCache({
     streams: config.streams,
     historySize: config.historySize,
     now,
     observer,
     validators: recordValidators(config.streams),
+    formats: formats ?? undefined,
   });
-  const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth);
+  const prepare = formats ? formats.prepare.bind(formats) : undefined;
+  const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth, prepare);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
     now,
@@ -74,7 +78,12 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     config,
     cache,
     hub,
-    selections: new SelectionRegistry(cache.streams, config.maxStreamsPerRequest),
+    // With stream tokens on, stream names are not public: errors do not list them.
+    selections: new SelectionRegistry(
+      cache.streams,
+      config.maxStreamsPerRequest,
+      config.security.streamTokenSecrets.length === 0,
+    ),
     source,
     metrics,
     logger,
@@ -147,6 +156,7 @@ function defaultSource(
   logger: Logger,
   now: () => number,
   health: KafkaHealth | null,
+  prepare: KafkaSourceOptions['prepare'],
 ): RecordSource {
   if (!config.kafka) return new DemoSource(config.streams, config.demoRate, now);
   return new KafkaSource({
@@ -155,6 +165,7 @@ function defaultSource(
     logger,
     now,
     health: health ?? undefined,
+    prepare,
   });
 }
 

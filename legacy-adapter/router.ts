@@ -1,8 +1,10 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { Config } from '../gateway/config/load.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
+import { jsonBody } from '../gateway/http/json-body.ts';
 import { queryString } from '../gateway/http/request-utils.ts';
+import { gatewayRouter } from '../gateway/http/router.ts';
 import type { LegacyAdapter, RoutePatch } from './adapter.ts';
 
 const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
@@ -20,7 +22,7 @@ export function legacyRouter(ctx: {
   readonly legacy: LegacyAdapter;
 }): Router {
   const legacy = ctx.legacy;
-  const router = express.Router();
+  const router = gatewayRouter();
 
   router.get('/v1/admin/routes', requireAdmin(ctx.config, 'read'), (_req, res) => {
     res.json({ routes: legacy.names().map((n) => legacy.describe(n)) });
@@ -34,7 +36,7 @@ export function legacyRouter(ctx: {
   router.put(
     '/v1/admin/routes/:name',
     requireAdmin(ctx.config, 'write'),
-    express.json({ limit: '4kb' }),
+    ...jsonBody({ limit: '4kb' }),
     (req, res) => {
       const body: unknown = req.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body))

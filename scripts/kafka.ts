@@ -134,7 +134,7 @@ ${depXml}
 `;
 }
 
-function cacheRoot(): string {
+export function cacheRoot(): string {
   const explicit = process.env.SWITCHYARD_CACHE_DIR;
   if (explicit) return resolve(explicit);
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'switchyard');
@@ -185,7 +185,7 @@ export async function ensureKafkaJars(version: string, log: ProgressLog = noop):
   return lib;
 }
 
-function isPidAlive(pid: number): boolean {
+export function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -205,7 +205,7 @@ async function removeStalePartials(dir: string): Promise<void> {
 }
 
 /** Runs a short-lived tool; on failure the error carries the tail of its output. */
-async function runCommand(cmd: string, args: string[]): Promise<string> {
+export async function runCommand(cmd: string, args: string[]): Promise<string> {
   try {
     const { stdout } = await execFileAsync(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
     return stdout;
@@ -319,7 +319,7 @@ function classpath(lib: string): string {
 // ---------------------------------------------------------------------------------------------
 
 /** Asks the OS for `count` distinct free loopback ports (all held open at once so they differ). */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -443,7 +443,7 @@ function readLogSince(logFile: string, offset: number): string {
   }
 }
 
-function tailLines(text: string, count: number): string {
+export function tailLines(text: string, count: number): string {
   return text.trimEnd().split('\n').slice(-count).join('\n');
 }
 

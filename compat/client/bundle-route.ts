@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response, Router } from 'express';
+import { gatewayRouter } from '../../gateway/http/router.ts';
 import { etagMatches } from '../../gateway/poll/versioned-body.ts';
 
 /** Served paths: the kit as one ES module, and its source map. */
@@ -74,7 +75,7 @@ export async function writeClientBundle(entry: string): Promise<void> {
  * 304 until the gateway is upgraded). A failed build answers 500 and is retried next time.
  */
 export function clientKitRouter(entry = ENTRY): Router {
-  const router = express.Router();
+  const router = gatewayRouter();
   let bundle: Promise<Bundle> | null = null;
   const get = (): Promise<Bundle> => {
     bundle ??= bundleClientKit(entry).catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
@@ -6,6 +7,7 @@ import {
   parseLegacyRoutesSpec,
   resolveLegacyConfig,
 } from '../../legacy-adapter/config.ts';
+import type { RegistryConfig } from '../formats/registry-client.ts';
 import { recordSchemaProblems } from '../security/record-schema.ts';
 import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
 import { configFilePath, fileKeyOf, readConfigFile } from './file.ts';
@@ -52,6 +54,8 @@ export interface Config {
   };
   /** Legacy routes (proxy / shadow / serve) and their backend: legacy-adapter/config.ts. */
   readonly legacy: LegacyConfig;
+  /** The Schema Registry of registry-format streams (docs/schema-registry.md); null: none set. */
+  readonly schemaRegistry: RegistryConfig | null;
 }
 
 /** Streams of the embedded demo (and of the Kafka demo, on these topics). */
@@ -195,6 +199,8 @@ export function loadSettings(
   if (legacy.problems.length > 0) throw new ConfigError(legacy.problems);
   const schemaProblems = recordSchemaProblems(streams);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
+  const registry = resolveSchemaRegistry(e, streams);
+  if (registry.problems.length > 0) throw new ConfigError(registry.problems);
   const kafkaProblems: string[] = [];
   const kafka = kafkaConfig(e, kafkaProblems);
   if (kafkaProblems.length > 0) throw new ConfigError(kafkaProblems);
@@ -227,8 +233,57 @@ export function loadSettings(
       initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100,
     },
     legacy: legacy.legacy,
+    schemaRegistry: registry.config,
   };
   return { config: deepFreeze(config), settings: e, file: file?.path ?? null };
+}
+
+/** Registry settings, with the files they name read now (a missing secret stops the start, not the first record). */
+function resolveSchemaRegistry(
+  e: z.infer<typeof envSchema>,
+  streams: readonly StreamConfig[],
+): { config: RegistryConfig | null; problems: string[] } {
+  const problems: string[] = [];
+  const needing = streams.filter((s) => s.format !== 'json' || s.keyFormat !== 'string').map((s) => s.name);
+  const url = e.SCHEMA_REGISTRY_URL;
+  if (url === undefined) {
+    if (needing.length > 0)
+      problems.push(
+        `SCHEMA_REGISTRY_URL: required by stream(s) ${needing.join(', ')} (format or keyFormat other than json/string)`,
+      );
+    return { config: null, problems };
+  }
+  if (e.SCHEMA_REGISTRY_PASSWORD !== undefined && e.SCHEMA_REGISTRY_PASSWORD_FILE !== undefined)
+    problems.push('SCHEMA_REGISTRY_PASSWORD_FILE: set either it or SCHEMA_REGISTRY_PASSWORD, not both');
+  let password = e.SCHEMA_REGISTRY_PASSWORD ?? null;
+  if (e.SCHEMA_REGISTRY_PASSWORD_FILE !== undefined) {
+    try {
+      password = readFileSync(e.SCHEMA_REGISTRY_PASSWORD_FILE, 'utf8').replace(/[\r\n]+$/, '');
+      if (password === '') problems.push('SCHEMA_REGISTRY_PASSWORD_FILE: the file is empty');
+    } catch (err) {
+      problems.push(
+        `SCHEMA_REGISTRY_PASSWORD_FILE: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
+  const username = e.SCHEMA_REGISTRY_USERNAME ?? null;
+  if ((username === null) !== (password === null))
+    problems.push('SCHEMA_REGISTRY_USERNAME: basic auth needs both a username and a password (or _FILE)');
+  let ca: string | null = null;
+  if (e.SCHEMA_REGISTRY_CA_FILE !== undefined) {
+    try {
+      ca = readFileSync(e.SCHEMA_REGISTRY_CA_FILE, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        problems.push('SCHEMA_REGISTRY_CA_FILE: expected PEM certificates (-----BEGIN CERTIFICATE-----)');
+    } catch (err) {
+      problems.push(
+        `SCHEMA_REGISTRY_CA_FILE: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    if (!url.startsWith('https:'))
+      problems.push('SCHEMA_REGISTRY_CA_FILE: only used with an https SCHEMA_REGISTRY_URL');
+  }
+  return { config: { url, username, password, ca, timeoutMs: e.SCHEMA_REGISTRY_TIMEOUT_MS }, problems };
 }
 
 function defaultStreams(): StreamConfig[] {

@@ -101,6 +101,19 @@ export const envSchema = z.object({
   LEGACY_ROUTES: legacyRoutesSchema.optional(),
   /** Contract modules or folders of your own, comma-separated; unset: the bundled live-map example. */
   LEGACY_CONTRACTS: legacyContractsSchema.optional(),
+  /** Schema Registry (Confluent REST API) for streams in `avro`, `protobuf` or `jsonschema` format. */
+  SCHEMA_REGISTRY_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://registry:8081' })
+    .optional(),
+  /** Basic auth user for the registry; needs a password (SCHEMA_REGISTRY_PASSWORD or _FILE). */
+  SCHEMA_REGISTRY_USERNAME: z.string().min(1).max(256).optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().min(1).max(1024).optional(),
+  /** File holding the password (a mounted secret); trailing newlines are dropped. */
+  SCHEMA_REGISTRY_PASSWORD_FILE: z.string().min(1).max(1024).optional(),
+  /** PEM file of the CA(s) that signed an https registry's certificate. Unset: the system's CAs. */
+  SCHEMA_REGISTRY_CA_FILE: z.string().min(1).max(1024).optional(),
+  /** How long one registry request may take before it counts as an outage. */
+  SCHEMA_REGISTRY_TIMEOUT_MS: int(100, 60_000).default(5000),
   /** The demo's in-process reference backend: its port and refresh cadence. */
   LEGACY_DEMO_PORT: int(0, 65535).default(8081),
   LEGACY_DEMO_REFRESH_MS: int(100, 3_600_000).default(10_000),

@@ -17,6 +17,11 @@ export interface KafkaSourceOptions extends KafkaClientOptions {
   probeIntervalMs?: number;
   /** A partition stuck this long gets the consumer restarted (seeking back to the cache). */
   stallRestartMs?: number;
+  /**
+   * Async work a batch needs before the synchronous apply (fetching Schema Registry schemas:
+   * gateway/formats/). Must not reject.
+   */
+  prepare?: (topic: string, records: readonly SourceRecord[]) => Promise<void>;
 }
 
 /** How long the broker may hold a fetch open; also bounds how fast staleness is noticed. */
@@ -189,7 +194,8 @@ export class KafkaSource implements RecordSource {
           value: m.value,
           timestamp: Number(m.timestamp),
         }));
-        this.sink!.apply(batch.topic, batch.partition, records);
+        await this.opts.prepare?.(batch.topic, records);
+        if (this.consumer === consumer) this.sink!.apply(batch.topic, batch.partition, records);
       },
     });
   }

@@ -169,7 +169,9 @@ export async function createTopic(
         configEntries: opts.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
       },
     ],
-    waitForLeaders: true,
+    // kafkajs' own wait gives up at once on UNKNOWN_TOPIC_OR_PARTITION, which a loaded broker
+    // answers for a moment after creating the topic: waitForLeaders below retries it.
+    waitForLeaders: false,
   });
   if (!created) throw new Error(`Topic ${topic} already exists`);
   await waitForLeaders(a, topic, partitions);
