@@ -24,7 +24,7 @@ import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
 import { KafkaHealth } from './source/kafka-health.ts';
 import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
-import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
+import { staleStreams, startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
 import { SseHub } from './sse/hub.ts';
@@ -117,6 +117,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     },
   };
   registerScrapeGauges(ctx);
+  endStreamsOfReplacedData(ctx);
   attachDeadLetters(ctx, deadLetters);
   return ctx;
 }
@@ -194,6 +195,22 @@ function cacheObserver(
   };
 }
 
+/**
+ * A stream whose topic was re-created has dropped its data and reads it again: every open stream
+ * holding it is ended with a `retry:` hint; its client reconnects with its last id, which no
+ * longer matches the stream set (the lineage changed), and gets a resync snapshot.
+ */
+function endStreamsOfReplacedData(ctx: GatewayContext): void {
+  ctx.cache.onReplaced((stream) => {
+    const subs = [...ctx.hub.subscribers()].filter((sub) => sub.selection.includes(stream));
+    ctx.logger.warn(
+      { stream: stream.name, topic: stream.topic, streams: subs.length },
+      'stream data replaced (topic re-created): reading it again; its clients resync',
+    );
+    for (const sub of subs) sub.end(SseHub.jitteredRetry(ctx.config.retryMs, ctx.random));
+  });
+}
+
 /** Gauges computed at scrape time from live state (no bookkeeping on the hot path). */
 function registerScrapeGauges(ctx: GatewayContext): void {
   const { metrics: m, hub, cache, source } = ctx;
@@ -210,6 +227,12 @@ function registerScrapeGauges(ctx: GatewayContext): void {
         lag += Math.max(0, (hw.get(tpKey(s.topic, p)) ?? o) - o);
       });
       m.consumerLag.set({ stream: s.name }, lag);
+    }
+    m.streamStale.reset();
+    const troubled = new Map(staleStreams(ctx).map((s) => [s.stream, s.reason]));
+    for (const s of cache.streams.values()) {
+      const reason = troubled.get(s.name);
+      m.streamStale.set({ stream: s.name, reason: reason ?? 'none' }, reason === undefined ? 0 : 1);
     }
   });
 }

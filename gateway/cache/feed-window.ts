@@ -28,6 +28,12 @@ export class FeedWindow<T extends FeedOrdered> implements Iterable<T> {
     return Math.min(n, this.capacity);
   }
 
+  /** Drops every item (the stream's data was replaced). */
+  clear(): void {
+    this.rings.length = 0;
+    this.merged = [];
+  }
+
   push(item: T): void {
     for (let p = this.rings.length; p <= item.partition; p++) this.rings.push(new FeedRing<T>(this.capacity));
     this.rings[item.partition]!.push(item);

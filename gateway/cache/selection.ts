@@ -12,14 +12,27 @@ import type { AppliedUpdate } from './types.ts';
  */
 export class Selection {
   readonly key: string;
-  readonly setHash: string;
   readonly names: readonly string[];
   private rendered: { versions: number[]; json: string } | null = null;
+  private hashed: { lineages: string; hash: string } = { lineages: '', hash: '' };
 
   constructor(readonly streams: readonly StreamState[]) {
     this.names = streams.map((s) => s.name);
     this.key = this.names.join(',');
-    this.setHash = streamSetHash(this.names);
+  }
+
+  /**
+   * The `<set>` part of event ids: a hash of the stream names and, once known, of their data's
+   * lineages (RecordSink.lineage). The same on every instance reading the same data; an id issued
+   * before a topic was re-created no longer matches, so its client gets a resync.
+   */
+  get setHash(): string {
+    const lineages = this.streams.map((s) => s.lineage ?? '').join('\n');
+    if (this.hashed.hash === '' || this.hashed.lineages !== lineages) {
+      const parts = this.streams.map((s) => (s.lineage === null ? s.name : `${s.name}@${s.lineage}`));
+      this.hashed = { lineages, hash: streamSetHash(parts) };
+    }
+    return this.hashed.hash;
   }
 
   includes(stream: StreamState): boolean {
@@ -88,7 +101,9 @@ export class Selection {
     const index = new Map(this.streams.map((s, i) => [s, i]));
     const missed = history.select((u) => {
       const i = index.get(u.stream);
-      return i !== undefined && u.offset >= (cursors[i]![u.partition] ?? 0);
+      return (
+        i !== undefined && u.generation === u.stream.generation && u.offset >= (cursors[i]![u.partition] ?? 0)
+      );
     });
     return missed.map((update) => {
       const offs = work[index.get(update.stream)!]!;

@@ -35,6 +35,7 @@ export class SnapshotCache implements RecordSink {
   private readonly listeners = new Set<UpdateListener>();
   private seq = 0;
   private readonly readyListeners = new Set<() => void>();
+  private readonly replacedListeners = new Set<(stream: StreamState) => void>();
   private announcedReady = false;
 
   constructor(opts: SnapshotCacheOptions) {
@@ -76,6 +77,33 @@ export class SnapshotCache implements RecordSink {
     return () => this.readyListeners.delete(listener);
   }
 
+  /**
+   * Called when a stream's data was replaced (its topic re-created): its state is already dropped
+   * and it is being read again from the start. Clients holding it must resync.
+   */
+  onReplaced(listener: (stream: StreamState) => void): () => void {
+    this.replacedListeners.add(listener);
+    return () => this.replacedListeners.delete(listener);
+  }
+
+  /**
+   * The identity of a topic's data. The first call records it; a different one later drops the
+   * stream's data and position (the source plans its partitions again from their start), and
+   * ids issued before no longer match the stream set (their `<set>` hash includes the lineage).
+   */
+  lineage(topic: string, lineage: string): void {
+    const s = this.byTopic.get(topic);
+    if (!s || s.lineage === lineage) return;
+    const replaced = s.lineage !== null;
+    s.lineage = lineage;
+    if (!replaced) {
+      s.touch();
+      return;
+    }
+    s.reset();
+    for (const l of this.replacedListeners) l(s);
+  }
+
   plan(p: PartitionPlan): void {
     const s = this.byTopic.get(p.topic);
     if (!s) return;
@@ -104,7 +132,7 @@ export class SnapshotCache implements RecordSink {
     for (const l of this.readyListeners) l();
   }
 
-  apply(topic: string, partition: number, records: readonly SourceRecord[]): void {
+  apply(topic: string, partition: number, records: readonly SourceRecord[], consumedTo?: number): void {
     const s = this.byTopic.get(topic);
     if (!s) return;
     if (!s.hasPartition(partition)) s.plan(partition, 0, 0);
@@ -142,6 +170,9 @@ export class SnapshotCache implements RecordSink {
         applied.push(this.record(s, 'append', key, valueJson, partition, rec.offset, createdAt, appliedAt));
       }
     }
+    // Transaction markers and aborted records are consumed but never delivered: the position
+    // still moves past them, so a partition ending with a marker is caught up.
+    if (consumedTo !== undefined && consumedTo > s.offsets[partition]!) s.advance(partition, consumedTo - 1);
     this.emit(applied);
     this.checkReady();
   }
@@ -207,6 +238,7 @@ export class SnapshotCache implements RecordSink {
       appliedAt,
       data: `{"stream":"${s.name}","op":"${op}","key":${k}${v},"createdAt":${createdAt},"appliedAt":${appliedAt}}`,
       streamPos: s.position,
+      generation: s.generation,
     };
     this.history.push(u);
     return u;

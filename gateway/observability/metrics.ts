@@ -51,6 +51,7 @@ export class GatewayMetrics {
   readonly sourceConnected: Gauge;
   readonly sourceStaleness: Gauge;
   readonly consumerLag: Gauge<'stream'>;
+  readonly streamStale: Gauge<'stream' | 'reason'>;
   readonly ready: Gauge;
   readonly transportDecisions: Counter<'transport' | 'reason'>;
   readonly controlEvents: Counter<'reason'>;
@@ -161,13 +162,19 @@ export class GatewayMetrics {
     });
     this.sourceStaleness = new Gauge({
       name: 'switchyard_source_staleness_seconds',
-      help: 'Seconds since the served data was last known complete (last fetch, or a partition stuck).',
+      help: 'Seconds since the source last fetched (any topic; a single stuck or failing topic: switchyard_stream_stale).',
       registers,
     });
     this.consumerLag = new Gauge({
       name: 'switchyard_consumer_lag_records',
       help: 'Records between the cache position and the high-water mark, summed over partitions.',
       labelNames: ['stream'],
+      registers,
+    });
+    this.streamStale = new Gauge({
+      name: 'switchyard_stream_stale',
+      help: '1 while a stream cannot be read (its topic alone: reason codec_refused, topic_missing...); 0 when it reads.',
+      labelNames: ['stream', 'reason'],
       registers,
     });
     this.ready = new Gauge({ name: 'switchyard_ready', help: '1 when /readyz answers 200.', registers });

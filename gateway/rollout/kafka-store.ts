@@ -8,6 +8,7 @@ import {
   type KafkaClientOptions,
   withCoordinatorCause,
 } from '../source/kafka-client.ts';
+import { type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
 import { classifyKafkaError } from '../source/kafka-failure.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
 import { type CompiledRules, compileRules, type RolloutRules, rulesSchema } from './rules.ts';
@@ -29,6 +30,8 @@ export interface KafkaRolloutStoreOptions extends KafkaClientOptions {
   logger: Logger;
   /** Where failures are classified, logged once and exposed (/readyz, metrics). */
   health?: KafkaHealth;
+  /** Codec of the rules records written (default: none). */
+  compression?: ProducerCompression;
   now?: () => number;
 }
 
@@ -109,6 +112,7 @@ export class KafkaRolloutStore implements RolloutStore {
       const [meta] = await producer.send({
         topic: this.opts.topic,
         acks: -1,
+        compression: producerCompression(this.opts.compression ?? 'none'),
         messages: [{ key: RULES_KEY, value: JSON.stringify(record) }],
       });
       offset = Number(meta?.baseOffset ?? Number.NaN);

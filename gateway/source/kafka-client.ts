@@ -14,6 +14,7 @@ import {
 import type { KafkaSaslConfig, KafkaTlsConfig, SecretRef } from '../config/kafka-config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { parseBrokerList } from './kafka-brokers.ts';
+import { type CodecName, registerKafkaCodecs } from './kafka-codecs.ts';
 import { isConnectionProblem } from './kafka-failure.ts';
 import { OAuthTokenSource } from './oauth-token.ts';
 import { FileSecret } from './secret-file.ts';
@@ -23,6 +24,8 @@ export interface KafkaClientOptions {
   clientId: string;
   connectTimeoutMs: number;
   maxRetryMs: number;
+  /** Codecs decoded on fetch (default: all); registered process-wide (kafka-codecs.ts). */
+  codecs?: readonly CodecName[];
   /** null/absent: plaintext. */
   tls?: KafkaTlsConfig | null;
   /** null/absent: no SASL. */
@@ -119,6 +122,7 @@ function socketFactory(aliases: ReadonlyMap<string, string>): ISocketFactory {
  * itself, once, with its cause and the setting to check (kafka-health.ts); other errors are warnings.
  */
 export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka {
+  registerKafkaCodecs(opts.codecs);
   const { seeds, aliases } = seedBrokers(opts.brokers);
   const config: KafkaConfig = {
     clientId: opts.clientId,

@@ -33,6 +33,11 @@ export class MemorySource implements RecordSource {
   private readonly now: () => number;
   private pending: SourceRecord[] = [];
   private scheduled = false;
+  /** Per topic, the identity of its data: `<lineage>:<n>`, n counting `replace()` calls. */
+  private readonly lineages = new Map<string, string>();
+  private readonly lineage: string;
+  private replacements = 0;
+  private readonly partitions: number;
 
   constructor(opts: {
     streams: readonly StreamConfig[];
@@ -44,32 +49,54 @@ export class MemorySource implements RecordSource {
      * runs for days: it keeps a few, since nothing re-reads its log after start.
      */
     retain?: number;
+    /** Identity of the data (RecordSink.lineage); default `memory`: two sources fed alike match. */
+    lineage?: string;
   }) {
+    this.partitions = opts.partitions ?? 1;
+    this.lineage = opts.lineage ?? 'memory';
     this.retain = opts.retain ?? Number.POSITIVE_INFINITY;
     this.streams = opts.streams;
     this.now = opts.now ?? Date.now;
     this.kind = opts.kind ?? 'memory';
-    for (const s of opts.streams)
+    for (const s of opts.streams) {
       this.logs.set(
         s.topic,
-        Array.from({ length: opts.partitions ?? 1 }, () => ({ base: 0, records: [] })),
+        Array.from({ length: this.partitions }, () => ({ base: 0, records: [] })),
       );
+      this.lineages.set(s.topic, `${this.lineage}:0`);
+    }
   }
 
   async start(sink: RecordSink): Promise<void> {
     this.sink = sink;
     // Everything logged so far is delivered below, as a bootstrap: not again on the next tick.
     this.pending = [];
-    for (const s of this.streams) {
-      const parts = this.logs.get(s.topic)!;
-      parts.forEach((log, partition) => {
-        const high = log.base + log.records.length;
-        const start = Math.max(log.base, s.mode === 'table' ? 0 : high - s.maxItems);
-        sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
-        if (high > start) sink.apply(s.topic, partition, log.records.slice(start - log.base));
-      });
-    }
+    for (const s of this.streams) this.bootstrap(sink, s);
     this.lastFetchAt = this.now();
+  }
+
+  private bootstrap(sink: RecordSink, s: StreamConfig): void {
+    sink.lineage(s.topic, this.lineages.get(s.topic)!);
+    const parts = this.logs.get(s.topic)!;
+    parts.forEach((log, partition) => {
+      const high = log.base + log.records.length;
+      const start = Math.max(log.base, s.mode === 'table' ? 0 : high - s.maxItems);
+      sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
+      if (high > start) sink.apply(s.topic, partition, log.records.slice(start - log.base));
+    });
+  }
+
+  /** Simulates a topic deleted and created again: empty, with a new lineage, read from its start. */
+  replace(topic: string): void {
+    const stream = this.streams.find((s) => s.topic === topic);
+    if (!stream) throw new Error(`unknown topic ${topic}`);
+    this.logs.set(
+      topic,
+      Array.from({ length: this.partitions }, () => ({ base: 0, records: [] })),
+    );
+    this.pending = this.pending.filter((r) => r.topic !== topic);
+    this.lineages.set(topic, `${this.lineage}:${++this.replacements}`);
+    if (this.sink) this.bootstrap(this.sink, stream);
   }
 
   async stop(): Promise<void> {

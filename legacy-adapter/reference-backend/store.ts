@@ -53,12 +53,27 @@ export class LiveMapStore implements RecordSink {
   private readonly next = new Map<string, number>();
   private readonly targets = new Map<string, number>();
   private readonly plannedTopics = new Set<string>();
+  private readonly lineages = new Map<string, string>();
   private readonly keep: number;
   private loadedWaiters: Array<() => void> = [];
   private loaded = false;
 
   constructor(private readonly opts: LiveMapStoreOptions) {
     this.keep = opts.keepOrders ?? 500;
+  }
+
+  /** A topic whose data was replaced (re-created) is dropped and read again from its start. */
+  lineage(topic: string, lineage: string): void {
+    const known = this.lineages.get(topic);
+    this.lineages.set(topic, lineage);
+    if (known === undefined || known === lineage) return;
+    for (const tp of [...this.next.keys()])
+      if (tp.startsWith(`${topic}/`)) {
+        this.next.delete(tp);
+        this.targets.delete(tp);
+      }
+    if (topic === this.opts.ordersTopic) this.orders.length = 0;
+    else if (topic === this.opts.totalsTopic) this.totals.clear();
   }
 
   plan(p: PartitionPlan): void {
@@ -73,7 +88,7 @@ export class LiveMapStore implements RecordSink {
     return this.next.get(`${topic}/${partition}`);
   }
 
-  apply(topic: string, partition: number, records: readonly SourceRecord[]): void {
+  apply(topic: string, partition: number, records: readonly SourceRecord[], consumedTo?: number): void {
     const tp = `${topic}/${partition}`;
     for (const r of records) {
       if (r.offset < (this.next.get(tp) ?? 0)) continue;
@@ -81,6 +96,7 @@ export class LiveMapStore implements RecordSink {
       if (topic === this.opts.ordersTopic) this.addOrder(parse(r.value));
       else if (topic === this.opts.totalsTopic) this.setTotal(r.key?.toString('utf8') ?? null, r.value);
     }
+    if (consumedTo !== undefined && consumedTo > (this.next.get(tp) ?? 0)) this.next.set(tp, consumedTo);
     this.checkLoaded();
   }
 

@@ -19,6 +19,7 @@ function countingSink(): RecordSink & { applied: number; last: number } {
       sink.applied += records.length;
       sink.last = records[records.length - 1]!.offset;
     },
+    lineage() {},
     nextOffset: () => undefined,
   };
   return sink;

@@ -107,6 +107,7 @@ describe('reference legacy backend', () => {
     const errors: unknown[] = [];
     const primary: RecordSink & { plans: PartitionPlan[] } = {
       plans: [],
+      lineage() {},
       plan(p) {
         this.plans.push(p);
       },
@@ -116,6 +117,7 @@ describe('reference legacy backend', () => {
       nextOffset: () => 7,
     };
     const failing: RecordSink = {
+      lineage() {},
       plan() {},
       apply() {
         throw new Error('ingest bug');
