@@ -1,5 +1,6 @@
 import type { LegacyContract } from '../compat/contracts/types.ts';
 import { LegacyAdapter } from '../legacy-adapter/adapter.ts';
+import type { LoadedContract } from '../legacy-adapter/contract-loader.ts';
 import { SelectionRegistry } from './cache/selection.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { CacheObserver } from './cache/types.ts';
@@ -38,8 +39,8 @@ export interface GatewayOverrides {
   metrics?: GatewayMetrics;
   /** Where fleet state travels; default: the Kafka control topic, else the cluster primary, else memory. */
   controlLog?: ControlLog;
-  /** Legacy contract registry (default: compat/contracts); tests add deliberately broken ones. */
-  legacyContracts?: Readonly<Record<string, LegacyContract>>;
+  /** Legacy contracts: as loaded from LEGACY_CONTRACTS (main.ts), or by name; default: none. */
+  legacyContracts?: Readonly<Record<string, LegacyContract>> | readonly LoadedContract[];
   /** The legacy backend's URL when only known at start (the demo's backend on port 0). */
   legacyUrl?: string;
 }

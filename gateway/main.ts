@@ -1,4 +1,9 @@
 import { createServer } from 'node:http';
+import {
+  ContractLoadError,
+  type LoadedContract,
+  prepareContracts,
+} from '../legacy-adapter/contract-loader.ts';
 import { startDemoLegacyBackend } from '../legacy-adapter/demo-backend.ts';
 import { isClusterPrimary, runPrimary } from './cluster.ts';
 import { type Config, ConfigError, loadConfig } from './config/load.ts';
@@ -18,11 +23,22 @@ const EXIT_CONFIG = 2;
 async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env, process.argv.slice(2));
+    config = loadConfig(process.env, process.argv.slice(2), { discoverFile: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee docs/configuration.md.\n`);
       process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  // The user's contract modules (LEGACY_CONTRACTS), loaded and checked before anything starts.
+  let contracts: LoadedContract[];
+  try {
+    contracts = await prepareContracts(config);
+  } catch (err) {
+    if (err instanceof ContractLoadError) {
+      process.stderr.write(`${err.message}\nSee docs/contracts.md.\n`);
+      process.exit(2);
     }
     throw err;
   }
@@ -38,10 +54,10 @@ async function main(): Promise<void> {
         throw startupError(err, 'LEGACY_DEMO_PORT', config.legacy.demoBackend?.port);
       })
     : null;
-  const ctx = createGateway(
-    config,
-    legacyDemo ? { source: legacyDemo.source, legacyUrl: legacyDemo.url } : {},
-  );
+  const ctx = createGateway(config, {
+    legacyContracts: contracts,
+    ...(legacyDemo ? { source: legacyDemo.source, legacyUrl: legacyDemo.url } : {}),
+  });
   const app = createApp(ctx);
   // Request line + headers past MAX_HEADER_BYTES get a JSON 431 (hardenServer), not Node's empty one.
   const server = hardenServer(createServer({ maxHeaderSize: config.security.maxHeaderBytes }, app));

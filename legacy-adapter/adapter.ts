@@ -1,9 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import { CONTRACTS } from '../compat/contracts/index.ts';
 import type { LegacyContract } from '../compat/contracts/types.ts';
 import type { Config } from '../gateway/config/load.ts';
-import type { GatewayContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
+import type { GatewayView } from '../gateway/extension.ts';
 import type { RouteSetting, RoutesDocument, RoutesState } from '../gateway/fleet/state.ts';
 import { tagEndpoint } from '../gateway/observability/http-metrics.ts';
 import type { Logger } from '../gateway/observability/logger.ts';
@@ -18,6 +17,7 @@ import {
   modeProblem,
   type RouteMode,
 } from './config.ts';
+import type { ContractRegistry, LoadedContract } from './contract-loader.ts';
 import { ContractRenderer, RenderError } from './contract-renderer.ts';
 import { type FallbackReason, LegacyMetrics, OUTCOMES, type Outcome, type SkipReason } from './metrics.ts';
 import { LegacyProxy } from './proxy.ts';
@@ -26,11 +26,8 @@ import { type Comparison, compareCaptured } from './shadow/compare.ts';
 import { MismatchLog } from './shadow/mismatch-log.ts';
 import { CompareQueue } from './shadow/queue.ts';
 
-/** The gateway parts the adapter reads per request (the context, built alongside it). */
-export type LegacyHost = Pick<
-  GatewayContext,
-  'cache' | 'selections' | 'bodies' | 'now' | 'random' | 'freshness' | 'polls' | 'config' | 'metrics'
->;
+/** The gateway parts the adapter reads per request: the gateway's read-only view. */
+export type LegacyHost = GatewayView;
 
 /** What the adapter is built from, before the gateway context exists. */
 export interface LegacyDeps {
@@ -39,8 +36,11 @@ export interface LegacyDeps {
   logger: Logger;
   /** The context, read lazily (on the first request, never in the constructor). */
   host: () => LegacyHost;
-  /** Contract registry; default: compat/contracts. */
-  contracts?: Readonly<Record<string, LegacyContract>> | undefined;
+  /**
+   * Contracts by name, or as loaded from LEGACY_CONTRACTS (with their files, for the admin
+   * API); default: none (proxy routes need none).
+   */
+  contracts?: ContractRegistry | readonly LoadedContract[] | undefined;
   /** Backend URL when only known at start (the demo on port 0); default: LEGACY_URL. */
   backendUrl?: string | undefined;
 }
@@ -83,7 +83,8 @@ class TokenBucket {
 /** One legacy route's live state: its mode can change at runtime, its name and path cannot. */
 class LegacyRoute {
   mode: RouteMode;
-  contract: LegacyContract;
+  /** null: a proxy-only route (no contract loaded under its name). */
+  contract: LegacyContract | null;
   sampleRate: number | null;
   changedAt: number | null = null;
   readonly stats: ShadowStats = {
@@ -98,7 +99,7 @@ class LegacyRoute {
     readonly name: string,
     readonly path: string,
     cfg: LegacyRouteConfig,
-    contract: LegacyContract,
+    contract: LegacyContract | null,
     private readonly makeRenderer: (route: string, c: LegacyContract) => ContractRenderer,
   ) {
     this.mode = cfg.mode;
@@ -108,10 +109,12 @@ class LegacyRoute {
 
   /** The renderer of the current contract (one per contract, kept across switches). */
   get renderer(): ContractRenderer {
-    let r = this.renderers.get(this.contract);
+    const c = this.contract;
+    if (c === null) throw new Error(`route "${this.name}" has no contract`); // modes refuse this first
+    let r = this.renderers.get(c);
     if (!r) {
-      r = this.makeRenderer(this.name, this.contract);
-      this.renderers.set(this.contract, r);
+      r = this.makeRenderer(this.name, c);
+      this.renderers.set(c, r);
     }
     return r;
   }
@@ -135,7 +138,8 @@ export class LegacyAdapter {
   private readonly byPath = new Map<string, LegacyRoute>();
   private readonly proxy: LegacyProxy | null;
   private readonly queue: CompareQueue;
-  private readonly contracts: Readonly<Record<string, LegacyContract>>;
+  private readonly contracts: ContractRegistry;
+  private readonly contractFiles = new Map<string, string>();
   private readonly streams: LegacyDeps['config']['streams'];
   private readonly log: Logger;
   private readonly listeners = new Set<(c: Comparison) => void>();
@@ -150,7 +154,12 @@ export class LegacyAdapter {
     this.streams = deps.config.streams;
     this.host = deps.host;
     this.budget = new TokenBucket(this.config.shadowMaxPerSecond);
-    this.contracts = deps.contracts ?? CONTRACTS;
+    const given = deps.contracts ?? {};
+    if (Array.isArray(given)) {
+      const loaded = given as readonly LoadedContract[];
+      this.contracts = Object.freeze(Object.fromEntries(loaded.map((l) => [l.contract.name, l.contract])));
+      for (const l of loaded) this.contractFiles.set(l.contract.name, l.file);
+    } else this.contracts = given as ContractRegistry;
     this.log = deps.logger.child({ component: 'legacy' });
     this.metrics = new LegacyMetrics(deps.metrics.registry);
     this.backendUrl = deps.backendUrl ?? this.config.url;
@@ -176,8 +185,11 @@ export class LegacyAdapter {
           this.log.warn({ route, err: err.message }, 'contract render failed; serving from the backend'),
       );
     for (const cfg of this.config.routes) {
-      const contract = this.contracts[cfg.contract];
-      if (!contract) throw new Error(contractProblem(cfg.contract, this.contracts) ?? 'unknown contract');
+      const name = cfg.contract ?? cfg.name;
+      const contract = Object.hasOwn(this.contracts, name) ? this.contracts[name]! : null;
+      // A proxy route needs no contract; any other needs the one it names (checked at start too).
+      if (!contract && (cfg.mode !== 'proxy' || cfg.contract !== null))
+        throw new Error(`route "${cfg.name}": ${contractProblem(name, this.contracts)}`);
       const route = new LegacyRoute(cfg.name, cfg.path, cfg, contract, makeRenderer);
       this.routes.set(cfg.name, route);
       this.byPath.set(cfg.path, route);
@@ -219,6 +231,7 @@ export class LegacyAdapter {
     }
     const capture = new BodyCapture(this.config.maxBodyBytes);
     const contract = route.contract;
+    if (contract === null) return this.forward(req, res, next, route, null);
     const renderer = route.renderer;
     // Everything below runs after the client has its answer.
     res.once('close', () => {
@@ -272,7 +285,7 @@ export class LegacyAdapter {
       res.setHeader('X-Switchyard-Fallback', why);
       return this.forward(req, res, next, route, null);
     }
-    res.setHeader('Cache-Control', route.contract.cacheControl);
+    res.setHeader('Cache-Control', route.renderer.contract.cacheControl);
     res.setHeader('X-Switchyard-Source', 'cache');
     const sent = sendVersioned(req, res, body);
     this.metrics.responses.inc({ route: route.name, mode: 'serve', source: 'cache' });
@@ -329,8 +342,8 @@ export class LegacyAdapter {
       name: r.name,
       path: r.path,
       mode: r.mode,
-      contract: r.contract.name,
-      contractVersion: r.contract.version,
+      contract: r.contract?.name ?? null,
+      contractVersion: r.contract?.version ?? null,
       sampleRate: r.sampleRate ?? this.config.shadowSampleRate,
       sampleRateSource: r.sampleRate === null ? 'LEGACY_SHADOW_SAMPLE' : 'route',
       backend: this.backendUrl,
@@ -351,7 +364,7 @@ export class LegacyAdapter {
   desired(): RoutesDocument {
     const out: RoutesDocument = {};
     for (const r of this.routes.values())
-      out[r.name] = { mode: r.mode, contract: r.contract.name, sampleRate: r.sampleRate };
+      out[r.name] = { mode: r.mode, contract: r.contract?.name ?? null, sampleRate: r.sampleRate };
     return out;
   }
 
@@ -391,9 +404,16 @@ export class LegacyAdapter {
       problems.push('sampleRate: expected a number from 0 to 1, or null for LEGACY_SHADOW_SAMPLE');
     if (problems.length > 0)
       throw new GatewayError('BAD_BODY', problems.join('; '), { details: { route: name, problems } });
+    const nextMode = patch.mode === undefined ? r.mode : (patch.mode as RouteMode);
+    if (contract === null && nextMode !== 'proxy')
+      throw new GatewayError(
+        'BAD_BODY',
+        `route "${name}" has no contract: give one to switch it to ${nextMode} (known: ${Object.keys(this.contracts).join(', ') || 'none'})`,
+        { details: { route: name } },
+      );
     return {
-      mode: patch.mode === undefined ? r.mode : (patch.mode as RouteMode),
-      contract: contract.name,
+      mode: nextMode,
+      contract: contract?.name ?? null,
       sampleRate: rate === undefined ? r.sampleRate : (rate as number | null),
     };
   }
@@ -409,11 +429,20 @@ export class LegacyAdapter {
       const cfg = this.config.routes.find((c) => c.name === r.name)!;
       const want = state.routes[r.name] ?? {
         mode: cfg.mode,
-        contract: cfg.contract,
+        contract: cfg.contract ?? null,
         sampleRate: cfg.sampleRate,
       };
-      const contract = this.contracts[want.contract];
-      if (!contract || modeProblem(want.mode) !== null) {
+      const contract =
+        want.contract === null
+          ? null
+          : Object.hasOwn(this.contracts, want.contract)
+            ? this.contracts[want.contract]!
+            : undefined;
+      if (
+        contract === undefined ||
+        (contract === null && want.mode !== 'proxy') ||
+        modeProblem(want.mode) !== null
+      ) {
         this.log.warn(
           { route: r.name, want },
           'route setting from the fleet state not applicable here; kept',
@@ -421,7 +450,7 @@ export class LegacyAdapter {
         continue;
       }
       if (r.mode === want.mode && r.contract === contract && r.sampleRate === want.sampleRate) continue;
-      const from = { mode: r.mode, contract: r.contract.name, sampleRate: r.sampleRate };
+      const from = { mode: r.mode, contract: r.contract?.name ?? null, sampleRate: r.sampleRate };
       r.mode = want.mode as RouteMode;
       r.contract = contract;
       r.sampleRate = want.sampleRate;
@@ -429,6 +458,18 @@ export class LegacyAdapter {
       this.metrics.setMode(r.name, r.mode);
       this.log.info({ route: r.name, from, to: want, version: state.version }, 'legacy route changed');
     }
+  }
+
+  /** The loaded contracts (admin API): name, version, the old path, streams and source file. */
+  contractList(): Record<string, unknown>[] {
+    return Object.values(this.contracts).map((c) => ({
+      name: c.name,
+      version: c.version,
+      route: c.route,
+      streams: c.streams,
+      file: this.contractFiles.get(c.name) ?? null,
+      usedBy: [...this.routes.values()].filter((r) => r.contract === c).map((r) => r.name),
+    }));
   }
 
   /** Stops comparisons and closes the backend connections. */

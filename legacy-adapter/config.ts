@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONTRACTS } from '../compat/contracts/index.ts';
+import { liveMapContract } from '../compat/contracts/live-map.ts';
 import type { LegacyContract } from '../compat/contracts/types.ts';
 
 /** How a legacy route answers; see docs/migration-guide.md. */
@@ -17,7 +17,8 @@ export interface LegacyRouteConfig {
   readonly name: string;
   readonly path: string;
   readonly mode: RouteMode;
-  readonly contract: string;
+  /** The contract named by the route; null: the route's name, and none needed in `proxy` mode. */
+  readonly contract: string | null;
   /** Fraction of shadow requests compared; null: LEGACY_SHADOW_SAMPLE. */
   readonly sampleRate: number | null;
 }
@@ -33,6 +34,8 @@ export interface LegacyConfig {
   readonly staleLimitMs: number;
   readonly maxBodyBytes: number;
   readonly routes: readonly LegacyRouteConfig[];
+  /** Contract modules or folders (LEGACY_CONTRACTS); null: the bundled example (live-map). */
+  readonly contracts: readonly string[] | null;
   /** The demo: run the reference backend in-process on this port, fed by the demo feed. */
   readonly demoBackend: { readonly port: number; readonly refreshMs: number } | null;
   /** Why the embedded demo runs without its legacy route (STREAMS lacks what it reads), else null. */
@@ -102,8 +105,6 @@ export const legacyRoutesSchema = z
     for (const r of routes) {
       const m = modeProblem(r.mode);
       if (m) ctx.addIssue({ code: 'custom', message: `route "${r.name}": ${m}` });
-      const c = contractProblem(r.contract ?? r.name, CONTRACTS);
-      if (c) ctx.addIssue({ code: 'custom', message: `route "${r.name}": ${c}` });
       if (names.has(r.name))
         ctx.addIssue({ code: 'custom', message: `route name "${r.name}" is used twice` });
       if (paths.has(r.path))
@@ -117,9 +118,20 @@ export const legacyRoutesSchema = z
       name: r.name,
       path: r.path,
       mode: r.mode as RouteMode,
-      contract: r.contract ?? r.name,
+      contract: r.contract ?? null,
       sampleRate: r.sampleRate ?? null,
     })),
+  );
+
+/**
+ * LEGACY_CONTRACTS: contract modules or folders, comma-separated (env, flag) or an array (config
+ * file). Relative paths are resolved from the working directory (from the file's folder in a
+ * config file); legacy-adapter/contract-loader.ts loads them.
+ */
+export const legacyContractsSchema = z
+  .union([z.string(), z.array(z.string().min(1)).max(256)])
+  .transform((v) =>
+    (typeof v === 'string' ? v.split(',') : v).map((p) => p.trim()).filter((p) => p.length > 0),
   );
 
 /**
@@ -142,9 +154,12 @@ export function parseLegacyRoutesSpec(raw: string): unknown {
     });
 }
 
-/** The demo's route: the reference endpoint, starting in proxy mode. */
+/**
+ * The demo's route: the reference endpoint, starting in proxy mode. Its contract is its name
+ * (`live-map`, the bundled example), needed only once it is switched to shadow or serve.
+ */
 export const DEMO_LEGACY_ROUTES: readonly LegacyRouteConfig[] = [
-  { name: 'live-map', path: '/api/live-map.json', mode: 'proxy', contract: 'live-map', sampleRate: null },
+  { name: 'live-map', path: '/api/live-map.json', mode: 'proxy', contract: null, sampleRate: null },
 ];
 
 /** The LEGACY_* settings after schema validation (a slice of the env schema's output). */
@@ -159,15 +174,16 @@ export interface LegacyEnv {
   LEGACY_STALE_LIMIT_MS: number;
   LEGACY_MAX_BODY_BYTES: number;
   LEGACY_ROUTES?: LegacyRouteConfig[] | undefined;
+  LEGACY_CONTRACTS?: string[] | undefined;
   LEGACY_DEMO_PORT: number;
   LEGACY_DEMO_REFRESH_MS: number;
 }
 
 /**
- * Builds the legacy config and checks what the schema alone cannot: a URL for the routes, and
- * contracts whose streams exist. The demo (no KAFKA_BROKERS, no LEGACY_ROUTES; STREAMS may change
- * if it keeps the `orders` feed and `totals` table) gets the reference route and, without
- * LEGACY_URL, the in-process reference backend.
+ * Builds the legacy config and checks what the schema alone cannot: a URL for the routes. (The
+ * contracts are modules loaded at start: legacy-adapter/contract-loader.ts checks them.) The demo
+ * (no KAFKA_BROKERS, no LEGACY_ROUTES; STREAMS may change if it keeps the `orders` feed and
+ * `totals` table) gets the reference route and, without LEGACY_URL, the in-process reference backend.
  */
 export function resolveLegacyConfig(
   e: LegacyEnv,
@@ -179,9 +195,8 @@ export function resolveLegacyConfig(
   let demo = e.KAFKA_BROKERS === undefined && e.LEGACY_ROUTES === undefined;
   let demoNote: string | null = null;
   if (demo && e.STREAMS !== undefined) {
-    const missing = DEMO_LEGACY_ROUTES.flatMap((r) =>
-      contractStreamProblems(CONTRACTS[r.contract]!, streams),
-    );
+    // The demo's one route renders the bundled live-map contract.
+    const missing = contractStreamProblems(liveMapContract as LegacyContract, streams);
     if (missing.length > 0) {
       demo = false;
       demoNote = `the demo's legacy route ${DEMO_LEGACY_ROUTES[0]!.path} is off: ${missing[0]} (set LEGACY_ROUTES and LEGACY_URL to configure routes)`;
@@ -197,11 +212,6 @@ export function resolveLegacyConfig(
   const url = e.LEGACY_URL ?? (demoBackend ? `http://127.0.0.1:${demoBackend.port}` : null);
   if (routes.length > 0 && url === null)
     problems.push('LEGACY_URL: required when LEGACY_ROUTES configures routes (the backend to proxy to)');
-  for (const r of routes) {
-    const contract = CONTRACTS[r.contract];
-    if (contract)
-      for (const p of contractStreamProblems(contract, streams)) problems.push(`LEGACY_ROUTES: ${p}`);
-  }
   return {
     legacy: {
       url,
@@ -211,6 +221,7 @@ export function resolveLegacyConfig(
       staleLimitMs: e.LEGACY_STALE_LIMIT_MS,
       maxBodyBytes: e.LEGACY_MAX_BODY_BYTES,
       routes,
+      contracts: e.LEGACY_CONTRACTS ?? null,
       demoBackend,
       demoNote,
     },

@@ -1,12 +1,13 @@
 import type { Router } from 'express';
-import type { GatewayContext } from '../gateway/context.ts';
+import type { Config } from '../gateway/config/load.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { basedOn, setVersion } from '../gateway/fleet/http.ts';
+import type { FleetState } from '../gateway/fleet/state.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
 import { jsonBody } from '../gateway/http/json-body.ts';
 import { queryString } from '../gateway/http/request-utils.ts';
 import { gatewayRouter } from '../gateway/http/router.ts';
-import type { RoutePatch } from './adapter.ts';
+import type { LegacyAdapter, RoutePatch } from './adapter.ts';
 
 const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
 
@@ -18,7 +19,12 @@ const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
  * - `GET /v1/admin/shadow?route=&limit=` (read): statistics and recent mismatches with both bodies;
  * - the configured legacy paths themselves (proxy / shadow / serve).
  */
-export function legacyRouter(ctx: GatewayContext): Router {
+export function legacyRouter(ctx: {
+  readonly config: Pick<Config, 'admin'>;
+  readonly legacy: LegacyAdapter;
+  readonly fleet: Pick<FleetState, 'view' | 'routes' | 'publishRoutes'>;
+  readonly now: () => number;
+}): Router {
   const legacy = ctx.legacy;
   const router = gatewayRouter();
 
@@ -29,6 +35,11 @@ export function legacyRouter(ctx: GatewayContext): Router {
       routes: legacy.names().map((n) => legacy.describe(n)),
       fleet: ctx.fleet.view(),
     });
+  });
+
+  // The contracts loaded at start (LEGACY_CONTRACTS), with the file each came from.
+  router.get('/v1/admin/contracts', requireAdmin(ctx.config, 'read'), (_req, res) => {
+    res.json({ contracts: legacy.contractList() });
   });
 
   router.put(

@@ -13,7 +13,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSyn
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
@@ -730,7 +730,7 @@ const USAGE = `Usage: node --import tsx scripts/kafka.ts <start|stop|restart|des
   destroy  stop the broker and remove DIR
   status   print the broker info as JSON; exit code 0 if running, 3 if not
 
-  --state DIR    state directory (default: .kafka-state in the repo root)
+  --state DIR    state directory (default: .kafka-state in the working directory)
   --version V    Kafka version for a new state dir (default: $KAFKA_VERSION or ${DEFAULT_KAFKA_VERSION})
 `;
 
@@ -750,8 +750,6 @@ export function envLines(info: BrokerInfo): string[] {
     : [];
   return [...secure, `KAFKA_BROKERS=${info.brokers}`];
 }
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stderrLog: ProgressLog = (message) => process.stderr.write(`[kafka] ${message}\n`);
 
 async function cliStart(stateDir: string, version: string | undefined): Promise<number> {
@@ -785,7 +783,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!command || rest.length > 0) throw new Error(`expected exactly one command\n\n${USAGE}`);
-  const stateDir = resolve(values.state ?? join(repoRoot, '.kafka-state'));
+  // The working directory, not this file's: installed, this file lives in node_modules.
+  const stateDir = resolve(values.state ?? '.kafka-state');
   switch (command) {
     case 'start':
       return cliStart(stateDir, values.version);

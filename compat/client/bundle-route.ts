@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Request, Response, Router } from 'express';
 import { gatewayRouter } from '../../gateway/http/router.ts';
 import { etagMatches } from '../../gateway/poll/versioned-body.ts';
@@ -16,13 +17,25 @@ interface Bundle {
   etag: string;
 }
 
-const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'index.ts');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ENTRY = join(HERE, 'index.ts');
+/** Where `npm run build` writes the bundle (dist/compat/client/browser/), read by the built package. */
+const PREBUILT = join(HERE, 'browser');
 
 /**
- * Bundles the kit (compat/client/index.ts and what it imports) into one browser ES module with
- * esbuild. Pure build step, no I/O besides reading the sources; the result is kept by the router.
+ * The kit (compat/client/index.ts and what it imports) as one browser ES module: read from
+ * PREBUILT in the built package (bundled at build time; esbuild is not a production dependency),
+ * else bundled now with esbuild (the repository's development run). The router keeps the result.
  */
 export async function bundleClientKit(entry = ENTRY): Promise<Bundle> {
+  if (entry === ENTRY && existsSync(join(PREBUILT, 'client.js'))) {
+    const [js, map] = await Promise.all([
+      readFile(join(PREBUILT, 'client.js')),
+      readFile(join(PREBUILT, 'client.js.map')),
+    ]);
+    return withEtag(js, map);
+  }
+  const { build } = await import('esbuild');
   const out = await build({
     entryPoints: [entry],
     bundle: true,
@@ -38,8 +51,22 @@ export async function bundleClientKit(entry = ENTRY): Promise<Bundle> {
   const js = out.outputFiles.find((f) => f.path.endsWith('.js'));
   const map = out.outputFiles.find((f) => f.path.endsWith('.js.map'));
   if (!js || !map) throw new Error('esbuild produced no client bundle');
-  const etag = `"${createHash('sha256').update(js.contents).digest('base64url').slice(0, 22)}"`;
-  return { js: Buffer.from(js.contents), map: Buffer.from(map.contents), etag };
+  return withEtag(Buffer.from(js.contents), Buffer.from(map.contents));
+}
+
+function withEtag(js: Buffer, map: Buffer): Bundle {
+  const etag = `"${createHash('sha256').update(js).digest('base64url').slice(0, 22)}"`;
+  return { js, map, etag };
+}
+
+/** The build step (scripts/build.mjs): bundles `entry` into PREBUILT of this (emitted) module. */
+export async function writeClientBundle(entry: string): Promise<void> {
+  const b = await bundleClientKit(entry);
+  await mkdir(PREBUILT, { recursive: true });
+  await Promise.all([
+    writeFile(join(PREBUILT, 'client.js'), b.js),
+    writeFile(join(PREBUILT, 'client.js.map'), b.map),
+  ]);
 }
 
 /**

@@ -165,3 +165,6 @@ export const liveMapContract: LegacyContract<LiveMapBody> = {
     };
   },
 };
+
+/** A contract module's default export is what LEGACY_CONTRACTS loads (docs/contracts.md). */
+export default liveMapContract;

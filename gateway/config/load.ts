@@ -11,6 +11,7 @@ import type { RegistryConfig } from '../formats/registry-client.ts';
 import { recordSchemaProblems } from '../security/record-schema.ts';
 import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
 import type { CodecName, ProducerCompression } from '../source/kafka-codecs.ts';
+import { configFilePath, fileKeyOf, readConfigFile } from './file.ts';
 import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
 import { envSchema } from './schema.ts';
 import { parseStreamsSpec, type StreamConfig } from './streams.ts';
@@ -111,18 +112,53 @@ function unexpectedPositionals(argv: readonly string[]): string[] {
   return out;
 }
 
+/** Where the config file is looked for (gateway/config/file.ts). */
+export interface LoadOptions {
+  /** Read `switchyard.config.json` from the working directory when no file is named (the CLI). */
+  discoverFile?: boolean;
+}
+
+/** The validated config, and the settings it was built from (`switchyard config print`). */
+export interface LoadedSettings {
+  readonly config: Config;
+  readonly settings: Record<string, unknown>;
+  /** The config file read, if any. */
+  readonly file: string | null;
+}
+
 /**
  * Validates the environment (and CLI flags, which win) once at start-up. Unknown variables are
  * ignored (the environment holds many); every known one is checked, and all problems are
  * reported together so an operator fixes them in one go.
  */
-export function loadConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  argv: readonly string[] = [],
+  opts: LoadOptions = {},
+): Config {
+  return loadSettings(env, argv, opts).config;
+}
+
+/**
+ * loadConfig(), keeping the settings: a config file (`--config FILE`, SWITCHYARD_CONFIG), then
+ * the environment, then flags, each overriding the one before.
+ */
+export function loadSettings(
+  env: Record<string, string | undefined>,
+  argv: readonly string[] = [],
+  opts: LoadOptions = {},
+): LoadedSettings {
   const flags = flagsToEnv(argv);
-  const merged: Record<string, unknown> = { ...env, ...flags };
-  const problems: string[] = [];
+  const filePath = configFilePath(env, flags, opts.discoverFile);
+  const file = filePath === null ? null : readConfigFile(filePath);
+  const merged: Record<string, unknown> = { ...file?.values, ...env, ...flags };
+  const problems: string[] = [...(file?.problems ?? [])];
+  // A problem with a value from the file names the file and its key there.
+  const fromFile = (name: string) =>
+    file !== null && Object.hasOwn(file.values, name) && env[name] === undefined && flags[name] === undefined;
   // A mistyped flag must not be ignored the way unrelated environment variables are.
   for (const name of Object.keys(flags))
-    if (!Object.hasOwn(envSchema.shape, name))
+    if (!Object.hasOwn(envSchema.shape, name) && name !== 'CONFIG')
       problems.push(
         `--${name.toLowerCase().replace(/_/g, '-')}: unknown flag (flags mirror the variables of docs/configuration.md)`,
       );
@@ -156,7 +192,12 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
       // Secrets are never echoed: this message goes to stderr and from there to log collectors.
       const secret = /TOKEN|SECRET|PASSWORD|USERNAME/.test(path);
       const shown = typeof got === 'string' && !secret ? ` (got "${got.slice(0, 80)}")` : '';
-      problems.push(`${path || 'config'}: ${issue.message}${issue.path.length === 1 ? shown : ''}`);
+      const top = String(issue.path[0] ?? '');
+      const where =
+        file !== null && fromFile(top)
+          ? `${file.path}: ${[fileKeyOf(top), ...issue.path.slice(1).map(String)].join('.')}`
+          : path || 'config';
+      problems.push(`${where}: ${issue.message}${issue.path.length === 1 ? shown : ''}`);
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
@@ -208,7 +249,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     legacy: legacy.legacy,
     schemaRegistry: registry.config,
   };
-  return deepFreeze(config);
+  return { config: deepFreeze(config), settings: e, file: file?.path ?? null };
 }
 
 /** Registry settings, with the files they name read now (a missing secret stops the start, not the first record). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { legacyRoutesSchema } from '../../legacy-adapter/config.ts';
+import { legacyContractsSchema, legacyRoutesSchema } from '../../legacy-adapter/config.ts';
 import { corsOriginsSchema, trustProxySchema } from '../security/security-config.ts';
 import { booleanSetting, kafkaSecuritySchema } from './kafka-schema.ts';
 import { streamsSchema } from './streams.ts';
@@ -106,6 +106,8 @@ export const envSchema = z.object({
   LEGACY_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   /** `name:path:mode[:contract],...` or a JSON array; `none` for no routes. */
   LEGACY_ROUTES: legacyRoutesSchema.optional(),
+  /** Contract modules or folders of your own, comma-separated; unset: the bundled live-map example. */
+  LEGACY_CONTRACTS: legacyContractsSchema.optional(),
   /** Schema Registry (Confluent REST API) for streams in `avro`, `protobuf` or `jsonschema` format. */
   SCHEMA_REGISTRY_URL: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://registry:8081' })

@@ -13,7 +13,8 @@ export const APPLIED_PREFIX = 'applied:';
 /** The desired state of one legacy route, as stored (null sampleRate: LEGACY_SHADOW_SAMPLE). */
 export interface RouteSetting {
   mode: string;
-  contract: string;
+  /** null: no contract (a `proxy` route needs none). */
+  contract: string | null;
   sampleRate: number | null;
 }
 export type RoutesDocument = Record<string, RouteSetting>;
@@ -396,7 +397,7 @@ function parseRoutes(raw: unknown): RoutesDocument {
     if (
       !s ||
       typeof s.mode !== 'string' ||
-      typeof s.contract !== 'string' ||
+      !(s.contract === null || typeof s.contract === 'string') ||
       !(s.sampleRate === null || typeof s.sampleRate === 'number')
     )
       throw new Error(`routes.${name}: expected {mode, contract, sampleRate}`);

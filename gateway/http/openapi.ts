@@ -260,6 +260,39 @@ export const ADMIN_OPENAPI = {
         },
       },
     },
+    '/v1/admin/contracts': {
+      get: {
+        summary: 'The legacy contracts loaded at start (LEGACY_CONTRACTS), with the file each came from',
+        responses: {
+          '200': {
+            description: 'The loaded contracts.',
+            content: json({
+              type: 'object',
+              properties: {
+                contracts: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      name: { type: 'string' },
+                      version: { type: 'string' },
+                      route: { type: 'string' },
+                      streams: {
+                        type: 'object',
+                        additionalProperties: { type: 'string', enum: ['table', 'feed'] },
+                      },
+                      file: { type: ['string', 'null'] },
+                      usedBy: { type: 'array', items: { type: 'string' } },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          ...readErrors,
+        },
+      },
+    },
     '/v1/admin/fleet': {
       get: {
         summary: 'Desired versions and what every instance and worker has applied',

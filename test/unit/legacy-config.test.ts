@@ -1,7 +1,9 @@
 /** LEGACY_* configuration: routes, modes and contracts validated at start, each problem named. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { CONTRACTS } from '../../compat/contracts/index.ts';
 import { ConfigError, loadConfig } from '../../gateway/config/load.ts';
+import { routeContractProblems } from '../../legacy-adapter/contract-loader.ts';
 
 const STREAMS = 'orders:feed:t.orders,totals:table:t.totals';
 const URL = 'http://legacy.internal:8081';
@@ -31,10 +33,11 @@ describe('legacy config', () => {
           name: 'live-map',
           path: '/api/live-map.json',
           mode: 'proxy',
-          contract: 'live-map',
+          contract: null,
           sampleRate: null,
         },
       ],
+      contracts: null,
       demoBackend: null,
       demoNote: null,
     });
@@ -60,7 +63,7 @@ describe('legacy config', () => {
     const problems = problemsOf({
       STREAMS,
       LEGACY_URL: URL,
-      LEGACY_ROUTES: 'live-map:/a.json:mirror,x:/b.json:serve:nope',
+      LEGACY_ROUTES: 'live-map:/a.json:mirror',
     });
     assert.ok(
       problems.some(
@@ -71,21 +74,30 @@ describe('legacy config', () => {
       ),
       problems.join('\n'),
     );
-    assert.ok(
-      problems.some(
-        (p) =>
-          p.includes('route "x"') && p.includes('unknown contract "nope"') && p.includes('known: live-map'),
-      ),
-      problems.join('\n'),
+    const c = loadConfig({ STREAMS, LEGACY_URL: URL, LEGACY_ROUTES: 'x:/b.json:serve:nope,y:/c.json:proxy' });
+    const contracts = routeContractProblems(c.legacy, c.streams, CONTRACTS);
+    assert.deepEqual(contracts, [
+      'LEGACY_ROUTES: route "x" (serve) needs contract "nope", which is not loaded (known: live-map)',
+    ]);
+  });
+
+  test('a proxy route needs no contract; one that names a contract needs it loaded', () => {
+    const c = loadConfig({ STREAMS, LEGACY_URL: URL, LEGACY_ROUTES: 'board:/api/v2/board.json:proxy' });
+    assert.deepEqual(routeContractProblems(c.legacy, c.streams, {}), []);
+    const named = loadConfig({ STREAMS, LEGACY_URL: URL, LEGACY_ROUTES: 'board:/b.json:proxy:board-v1' });
+    assert.match(
+      routeContractProblems(named.legacy, named.streams, {}).join('\n'),
+      /"board-v1", which is not loaded/,
     );
   });
 
   test('a contract whose streams are not configured is refused at start', () => {
-    const problems = problemsOf({
+    const c = loadConfig({
       STREAMS: 'orders:table:t.orders',
       LEGACY_URL: URL,
       LEGACY_ROUTES: 'live-map:/api/live-map.json:serve',
     });
+    const problems = routeContractProblems(c.legacy, c.streams, CONTRACTS);
     assert.ok(
       problems.some((p) => p.includes('reads stream "orders" as a feed, but it is a table')),
       problems.join('\n'),

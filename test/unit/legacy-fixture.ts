@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { CONTRACTS } from '../../compat/contracts/index.ts';
 import type { LegacyContract } from '../../compat/contracts/types.ts';
 import { type Config, loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
@@ -70,7 +71,7 @@ export async function startLegacyFixture(
   const ctx = createGateway(config, {
     source: new TeeSource(source, [store]),
     metrics: new GatewayMetrics({ defaultMetrics: false }),
-    ...(opts.contracts ? { legacyContracts: opts.contracts } : {}),
+    legacyContracts: opts.contracts ?? CONTRACTS,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.random ? { random: opts.random } : {}),
   });

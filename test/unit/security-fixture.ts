@@ -8,6 +8,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, request }
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Router } from 'express';
+import { CONTRACTS } from '../../compat/contracts/index.ts';
 import { type Config, loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
@@ -54,6 +55,7 @@ export async function startSecureGateway(t: Teardown, opts: SecureOptions = {}):
   });
   const ctx = createGateway(config, {
     source,
+    legacyContracts: CONTRACTS,
     logger: createLogger(config.logLevel, sink),
     metrics: new GatewayMetrics({ defaultMetrics: false }),
     ...(opts.now ? { now: opts.now } : {}),

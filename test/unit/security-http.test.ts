@@ -35,6 +35,7 @@ describe('admin endpoints', () => {
     { read: '/v1/admin/rollout', write: '/v1/admin/rollout' },
     { read: '/v1/admin/routes', write: '/v1/admin/routes/some-route' },
     { read: '/v1/admin/shadow', write: null },
+    { read: '/v1/admin/contracts', write: null },
   ];
 
   test('without ADMIN_TOKEN the admin API is closed to everyone (401)', async (t) => {
