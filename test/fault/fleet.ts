@@ -288,7 +288,7 @@ function onEvent(c: StreamClient, ev: EventSourceMessage): void {
     case 'shutdown':
       c.shutdowns++;
       return;
-    case 'error':
+    case 'gateway-error':
       c.errors.push(ev.data);
       return;
   }

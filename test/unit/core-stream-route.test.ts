@@ -288,13 +288,14 @@ describe('GET /v1/stream', () => {
     [
       'malformed Last-Event-ID header',
       `/v1/stream?streams=${SEL}`,
-      { 'Last-Event-ID': 'garbage' },
+      // Not a stream client (a stream client gets a resync instead: core-stream-wait.test.ts).
+      { 'Last-Event-ID': 'garbage', accept: '*/*' },
       'BAD_LAST_EVENT_ID',
     ],
     [
       'malformed lastEventId parameter',
       `/v1/stream?streams=${SEL}&lastEventId=1:2:3`,
-      {},
+      { accept: '*/*' },
       'BAD_LAST_EVENT_ID',
     ],
     ['unknown stream', '/v1/stream?streams=orders,nope', {}, 'UNKNOWN_STREAM'],
@@ -303,7 +304,10 @@ describe('GET /v1/stream', () => {
   ] as const) {
     test(`${name}: 400 JSON with the catalogue code, nothing streamed`, async (t) => {
       const f = await startFixture(t);
-      const res = await httpGet(`${f.url}${path}`, { accept: 'text/event-stream', ...headers });
+      const res = await httpGet(`${f.url}${path}`, {
+        accept: 'text/event-stream',
+        ...(headers as Record<string, string>),
+      });
       assert.equal(res.status, 400);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       const body = JSON.parse(res.text);
