@@ -53,7 +53,11 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const observer = cacheObserver(metrics, logger, deadLetters);
   const cache = new SnapshotCache({
     streams: config.streams,
-    historySize: config.historySize,
+    historySize: {
+      records: config.historySize,
+      maxAgeMs: config.historyMaxAgeMs,
+      maxRecords: config.historyMaxRecords,
+    },
     now,
     observer,
     validators: recordValidators(config.streams),

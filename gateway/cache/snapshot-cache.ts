@@ -1,13 +1,14 @@
 import type { StreamConfig } from '../config/streams.ts';
 import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
-import { History } from './history.ts';
+import { History, type HistoryLimits } from './history.ts';
 import { decodeRecord, type RecordValidator } from './record-decoder.ts';
 import { StreamState, type TableEntry } from './stream-state.ts';
 import { type AppliedUpdate, type CacheObserver, NOOP_OBSERVER, type UpdateOp } from './types.ts';
 
 export interface SnapshotCacheOptions {
   streams: readonly StreamConfig[];
-  historySize: number;
+  /** HISTORY_SIZE alone (a count), or the count and time window (docs/configuration.md). */
+  historySize: number | HistoryLimits;
   now?: () => number;
   observer?: CacheObserver;
   /** Per stream name, the schema its values must match (streams without one accept any JSON). */
@@ -38,7 +39,7 @@ export class SnapshotCache implements RecordSink {
     this.now = opts.now ?? Date.now;
     this.observer = opts.observer ?? NOOP_OBSERVER;
     this.validators = opts.validators ?? new Map();
-    this.history = new History(opts.historySize);
+    this.history = new History(opts.historySize, this.now);
     const streams = new Map<string, StreamState>();
     for (const cfg of [...opts.streams].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const s = new StreamState(cfg, this.now, (reason) => this.observer.evicted(cfg.name, reason));

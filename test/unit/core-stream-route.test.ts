@@ -228,7 +228,7 @@ describe('GET /v1/stream', () => {
   });
 
   test('an id older than the history gets a snapshot marked resync (too_old)', async (t) => {
-    const { f, lastId } = await resumeSetup(t, { HISTORY_SIZE: '2' });
+    const { f, lastId } = await resumeSetup(t, { HISTORY_SIZE: '2', HISTORY_SECONDS: '0' });
     await produceMissed(f);
     const conn = await openSse(`${f.url}/v1/stream?streams=${SEL}`, {
       t,
