@@ -65,6 +65,8 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const source = overrides.source ?? defaultSource(config, logger, now);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
+    retryMs: config.retryMs,
+    random: overrides.random ?? Math.random,
     now,
     onDelivered: (u, clients, t) => {
       if (clients > 0)

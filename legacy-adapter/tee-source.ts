@@ -42,6 +42,10 @@ export class TeeSource implements RecordSource {
         for (const s of extra) guard(() => s.apply(topic, partition, records));
       },
       nextOffset: (topic, partition) => sink.nextOffset(topic, partition),
+      lineage(topic: string, lineage: string) {
+        sink.lineage(topic, lineage);
+        for (const s of extra) guard(() => s.lineage(topic, lineage));
+      },
     });
   }
 

@@ -28,6 +28,11 @@ export class FeedWindow<T extends FeedOrdered> implements Iterable<T> {
     return Math.min(n, this.capacity);
   }
 
+  clear(): void {
+    this.rings.length = 0;
+    this.merged = [];
+  }
+
   push(item: T): void {
     for (let p = this.rings.length; p <= item.partition; p++) this.rings.push(new FeedRing<T>(this.capacity));
     this.rings[item.partition]!.push(item);

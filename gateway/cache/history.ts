@@ -65,6 +65,12 @@ export class History {
     }
   }
 
+  /** Forgets every update of a stream whose data was replaced (their offsets mean nothing now). */
+  dropStream(stream: AppliedUpdate['stream']): void {
+    this.items = this.items.slice(this.start).filter((u) => u.stream !== stream);
+    this.start = 0;
+  }
+
   /** Updates in apply order for which `want` is true. */
   select(want: (u: AppliedUpdate) => boolean): AppliedUpdate[] {
     const out: AppliedUpdate[] = [];

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.ts';
-import { formatEventId, type ParsedEventId, parseEventId, streamSetHash } from './event-id.ts';
+import { formatEventId, lineageHash, type ParsedEventId, parseEventId, streamSetHash } from './event-id.ts';
 import type { History } from './history.ts';
 import type { StreamState } from './stream-state.ts';
 import type { AppliedUpdate } from './types.ts';
@@ -15,6 +15,7 @@ export class Selection {
   readonly setHash: string;
   readonly names: readonly string[];
   private rendered: { versions: number[]; json: string } | null = null;
+  private prefix: { lineages: number; value: string } | null = null;
 
   constructor(readonly streams: readonly StreamState[]) {
     this.names = streams.map((s) => s.name);
@@ -26,10 +27,27 @@ export class Selection {
     return this.streams.includes(stream);
   }
 
+  /**
+   * `<set>-<lineage>`, the part of every id before the positions. Recomputed only when a stream's
+   * lineage changed (the sum of their lineage versions grows with every change).
+   */
+  get idPrefix(): string {
+    let lineages = 0;
+    for (const s of this.streams) lineages += s.lineageVersion;
+    if (this.prefix?.lineages === lineages) return this.prefix.value;
+    const value = `${this.setHash}-${this.lineageTag()}`;
+    this.prefix = { lineages, value };
+    return value;
+  }
+
+  private lineageTag(): string {
+    return lineageHash(this.streams.map((s) => s.lineage));
+  }
+
   /** The event id of the current position. */
   eventId(): string {
     return formatEventId(
-      this.setHash,
+      this.idPrefix,
       this.streams.map((s) => s.position),
     );
   }
@@ -58,7 +76,7 @@ export class Selection {
 
   /** Latest createdAt/applied time is not needed here; the position identifies the data. */
   parseCursor(raw: string): ParsedEventId {
-    return parseEventId(raw, this.setHash, this.streams.length);
+    return parseEventId(raw, this.setHash, this.idPrefix.slice(7), this.streams.length);
   }
 
   /** Whether the cursor has partitions beyond this instance's position (client came from a faster instance). */
@@ -96,7 +114,7 @@ export class Selection {
       return {
         update,
         id: formatEventId(
-          this.setHash,
+          this.idPrefix,
           work.map((o) => o.join('.')),
         ),
       };

@@ -18,6 +18,12 @@ export interface SnapshotCacheOptions {
 /** Receives every batch of applied updates, in apply order (the SSE hub). */
 export type UpdateListener = (updates: readonly AppliedUpdate[]) => void;
 
+/** Told when a stream's data is replaced (new lineage): before the state is dropped, and after. */
+export interface ReplaceListener {
+  before(stream: StreamState): void;
+  after(stream: StreamState): void;
+}
+
 /**
  * The in-memory snapshot of every stream, fed by a record source, read by both transports.
  * Its position (next offset per partition) is its version. Pure apart from the listener call:
@@ -33,6 +39,7 @@ export class SnapshotCache implements RecordSink {
   private readonly listeners = new Set<UpdateListener>();
   private seq = 0;
   private readonly readyListeners = new Set<() => void>();
+  private readonly replaceListeners = new Set<ReplaceListener>();
   private announcedReady = false;
 
   constructor(opts: SnapshotCacheOptions) {
@@ -71,6 +78,33 @@ export class SnapshotCache implements RecordSink {
   onReady(listener: () => void): () => void {
     this.readyListeners.add(listener);
     return () => this.readyListeners.delete(listener);
+  }
+
+  onReplaced(listener: ReplaceListener): () => void {
+    this.replaceListeners.add(listener);
+    return () => this.replaceListeners.delete(listener);
+  }
+
+  /**
+   * The identity of a topic's data. The first call names it; a different value later means the
+   * data was replaced (topic re-created, demo restarted, another cluster): the stream's state and
+   * its history are dropped, readiness waits for the source to plan and read it again, and
+   * listeners (the hub) end the streams that showed the old data. Ids carry the lineage, so an
+   * id of the old data gets a resync (`lineage`), never a replay of unrelated offsets.
+   */
+  lineage(topic: string, lineage: string): void {
+    const s = this.byTopic.get(topic);
+    if (!s || s.lineage === lineage) return;
+    if (s.lineage === '') {
+      s.lineage = lineage;
+      s.lineageVersion++;
+      return;
+    }
+    for (const l of this.replaceListeners) l.before(s);
+    this.history.dropStream(s);
+    s.replace(lineage);
+    this.announcedReady = false;
+    for (const l of this.replaceListeners) l.after(s);
   }
 
   plan(p: PartitionPlan): void {

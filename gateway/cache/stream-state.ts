@@ -43,6 +43,10 @@ export class StreamState {
   readonly feed: FeedWindow<FeedItem> | null;
   /** Bumped on every change of data or position. */
   version = 0;
+  /** Identity of the data (RecordSink.lineage); '' until the source names it. */
+  lineage = '';
+  /** Bumped on every change of `lineage`. */
+  lineageVersion = 0;
   /** Rows dropped by TTL since start: data changes that the position cannot show (see Selection.etag). */
   expirations = 0;
   private pos = '';
@@ -100,6 +104,22 @@ export class StreamState {
       this.floors[partition] = startOffset;
     }
     this.targets[partition] = Math.max(this.targets[partition]!, highWatermark);
+    this.touch();
+  }
+
+  /**
+   * The data was replaced (another lineage): drops rows or items, partitions, floors and targets.
+   * The source plans the partitions again from their start.
+   */
+  replace(lineage: string): void {
+    this.table?.clear();
+    this.pendingEvictions.length = 0;
+    this.feed?.clear();
+    this.offsets.length = 0;
+    this.floors.length = 0;
+    this.targets.length = 0;
+    this.lineage = lineage;
+    this.lineageVersion++;
     this.touch();
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { StreamConfig } from '../config/streams.ts';
 import { LiveMapGenerator } from '../demo/live-map.ts';
 import { MemorySource } from './memory-source.ts';
@@ -22,7 +23,9 @@ export class DemoSource implements RecordSource {
     private readonly rate: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.memory = new MemorySource({ streams, now, kind: 'demo' });
+    // A random lineage per run: the generated data of another run (a restart) is unrelated, so
+    // its ids must resync here, never replay these offsets.
+    this.memory = new MemorySource({ streams, now, kind: 'demo', lineage: `demo:${randomUUID()}` });
     this.feed = streams.find((s) => s.mode === 'feed');
     this.table = streams.find((s) => s.mode === 'table');
   }

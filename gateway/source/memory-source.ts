@@ -25,13 +25,22 @@ export class MemorySource implements RecordSource {
   private readonly now: () => number;
   private pending: SourceRecord[] = [];
   private scheduled = false;
+  private readonly lineageId: string;
+  private readonly lineages = new Map<string, string>();
 
   constructor(opts: {
     streams: readonly StreamConfig[];
     partitions?: number;
     now?: () => number;
     kind?: 'memory' | 'demo';
+    /**
+     * Identity of the data (RecordSink.lineage). Default `memory`: two sources fed the same
+     * records hold the same data, so their ids resume on each other (as two gateways on one
+     * Kafka cluster). Change it with `replaceData()`.
+     */
+    lineage?: string;
   }) {
+    this.lineageId = opts.lineage ?? 'memory';
     this.streams = opts.streams;
     this.now = opts.now ?? Date.now;
     this.kind = opts.kind ?? 'memory';
@@ -46,16 +55,33 @@ export class MemorySource implements RecordSource {
     this.sink = sink;
     // Everything logged so far is delivered below, as a bootstrap: not again on the next tick.
     this.pending = [];
-    for (const s of this.streams) {
-      const parts = this.logs.get(s.topic)!;
-      parts.forEach((log, partition) => {
-        const high = log.length;
-        const start = s.mode === 'table' ? 0 : Math.max(0, high - s.maxItems);
-        sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
-        if (high > start) sink.apply(s.topic, partition, log.slice(start));
-      });
-    }
+    for (const s of this.streams) this.planTopic(sink, s);
     this.lastFetchAt = this.now();
+  }
+
+  /** Names the topic's lineage, plans its partitions and delivers what they hold (a bootstrap). */
+  private planTopic(sink: RecordSink, s: StreamConfig): void {
+    sink.lineage(s.topic, this.lineages.get(s.topic) ?? this.lineageId);
+    this.logs.get(s.topic)!.forEach((log, partition) => {
+      const high = log.length;
+      const start = s.mode === 'table' ? 0 : Math.max(0, high - s.maxItems);
+      sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
+      if (high > start) sink.apply(s.topic, partition, log.slice(start));
+    });
+  }
+
+  /**
+   * Replaces a topic's data, as deleting and re-creating a Kafka topic does: its log starts
+   * again empty under a new lineage, and the sink is told (it drops the old state).
+   */
+  replaceData(topic: string, lineage: string): void {
+    const parts = this.logs.get(topic);
+    if (!parts) throw new Error(`unknown topic ${topic}`);
+    for (const log of parts) log.length = 0;
+    this.pending = this.pending.filter((r) => r.topic !== topic);
+    this.lineages.set(topic, lineage);
+    const s = this.streams.find((x) => x.topic === topic)!;
+    if (this.sink) this.planTopic(this.sink, s);
   }
 
   async stop(): Promise<void> {

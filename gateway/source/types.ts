@@ -31,6 +31,11 @@ export interface RecordSink {
   apply(topic: string, partition: number, records: readonly SourceRecord[]): void;
   /** The next offset the sink needs for a partition, to resume after a reconnect without loss. */
   nextOffset(topic: string, partition: number): number | undefined;
+  /** Identity of a topic's data (Kafka: cluster id + topic id; demo: a random id per run). Called before
+   * plan() for the topic's partitions. A later call with a different value means the data was replaced
+   * (topic re-created, offsets reset): the sink drops the topic's state and the source plans its
+   * partitions again from their start. */
+  lineage(topic: string, lineage: string): void;
 }
 
 export interface SourceStatus {

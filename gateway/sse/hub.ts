@@ -1,9 +1,11 @@
 import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { StreamState } from '../cache/stream-state.ts';
 import type { AppliedUpdate } from '../cache/types.ts';
 import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SharedChunk } from './shared-chunk.ts';
 import type { FramedEvent, Subscriber } from './subscriber.ts';
+import { GATEWAY_ERROR_EVENT } from './wait-answer.ts';
 
 /**
  * Subscribers sharing one Selection, and the position last announced to them.
@@ -32,6 +34,9 @@ export interface HubOptions {
   /** Hooks for metrics; all optional. */
   onDelivered?: (update: AppliedUpdate, clients: number, now: number) => void;
   now?: () => number;
+  /** Base of the retry: hint when streams are ended for replaced data (RETRY_MS). */
+  retryMs?: number;
+  random?: () => number;
   /**
    * When the batch of updates applied so far is written out. Default `setImmediate`: one tick of
    * batching, so everything applied from one Kafka fetch goes out in one write per client.
@@ -55,6 +60,7 @@ export class SseHub {
   private readonly now: () => number;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeReady: () => void;
+  private readonly unsubscribeReplaced: () => void;
   private count = 0;
   private readonly waiters = new Set<() => void>();
 
@@ -68,6 +74,13 @@ export class SseHub {
     // Streams held open before readiness wait in waitUntil(); readiness may come with no update.
     this.unsubscribeReady = cache.onReady(() => {
       for (const w of this.waiters) w();
+    });
+    // A stream's data replaced (new lineage): what is queued goes out under the old ids first,
+    // then the streams that showed the old data end with a retry:; they come back with an id of
+    // the old lineage and get a resync snapshot (reason `lineage`) once the new data is read.
+    this.unsubscribeReplaced = cache.onReplaced({
+      before: () => this.flush(),
+      after: (stream) => this.endShowing(stream),
     });
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
@@ -149,6 +162,7 @@ export class SseHub {
     clearInterval(this.heartbeat);
     this.unsubscribe();
     this.unsubscribeReady();
+    this.unsubscribeReplaced();
   }
 
   /** A retry hint spread over [0.5, 1.5) x base, so reconnects after a blip do not synchronise. */
@@ -200,12 +214,13 @@ export class SseHub {
     /** Queue index of each event, for the joiners' suffixes. */
     const at: number[] = [];
     let chunk = '';
+    const prefix = selection.idPrefix;
     for (let k = g.from; k < updates.length; k++) {
       const u = updates[k]!;
       const i = selection.streams.indexOf(u.stream);
       if (i < 0) continue;
       lastPos[i] = u.streamPos;
-      const text = encodeJsonEvent('update', `${selection.setHash}:${lastPos.join('_')}`, u.data);
+      const text = encodeJsonEvent('update', `${prefix}:${lastPos.join('_')}`, u.data);
       events.push({ conflationKey: u.stream.mode === 'table' ? `${u.stream.name}\0${u.key}` : null, text });
       at.push(k);
       chunk += text;
@@ -226,6 +241,23 @@ export class SseHub {
         const tail = events.slice(first);
         sub.send(new SharedChunk(tail.map((e) => e.text).join('')), tail);
       }
+    }
+  }
+
+  private endShowing(stream: StreamState): void {
+    const random = this.opts.random ?? Math.random;
+    const data = JSON.stringify({
+      code: 'DATA_REPLACED',
+      message: `the data of stream ${stream.name} was replaced; reconnect for a resync`,
+      reconnect: true,
+    });
+    for (const g of [...this.groups.values()]) {
+      if (!g.selection.includes(stream)) continue;
+      for (const sub of [...g.members, ...g.joining.map((j) => j.sub)])
+        sub.end(
+          SseHub.jitteredRetry(this.opts.retryMs ?? 3000, random) +
+            encodeJsonEvent(GATEWAY_ERROR_EVENT, undefined, data),
+        );
     }
   }
 

@@ -23,7 +23,7 @@ export const RESUME_WAIT_MS = 3000;
 type Start =
   | { kind: 'fresh' }
   | { kind: 'resume'; cursors: number[][] }
-  | { kind: 'resync'; reason: 'too_old' | 'other_streams' | 'ahead' | 'bad_id' };
+  | { kind: 'resync'; reason: 'too_old' | 'other_streams' | 'ahead' | 'bad_id' | 'lineage' };
 
 /**
  * `GET /v1/stream?streams=a,b`: a snapshot event, then updates. Every input is validated before
@@ -84,6 +84,7 @@ function parseStart(req: RequestView, selection: Selection): Start {
   if (parsed.kind === 'malformed')
     throw new GatewayError('BAD_LAST_EVENT_ID', `Last-Event-ID is malformed: ${parsed.reason}`);
   if (parsed.kind === 'other-set') return { kind: 'resync', reason: 'other_streams' };
+  if (parsed.kind === 'other-lineage') return { kind: 'resync', reason: 'lineage' };
   return { kind: 'resume', cursors: parsed.cursors };
 }
 

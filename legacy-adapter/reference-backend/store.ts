@@ -53,12 +53,24 @@ export class LiveMapStore implements RecordSink {
   private readonly next = new Map<string, number>();
   private readonly targets = new Map<string, number>();
   private readonly plannedTopics = new Set<string>();
+  private readonly lineages = new Map<string, string>();
   private readonly keep: number;
   private loadedWaiters: Array<() => void> = [];
   private loaded = false;
 
   constructor(private readonly opts: LiveMapStoreOptions) {
     this.keep = opts.keepOrders ?? 500;
+  }
+
+  /** Replaced data (another lineage): forget the topic's rows and offsets; the source re-plans it. */
+  lineage(topic: string, lineage: string): void {
+    const known = this.lineages.get(topic);
+    this.lineages.set(topic, lineage);
+    if (known === undefined || known === lineage) return;
+    for (const tp of [...this.next.keys()]) if (tp.startsWith(`${topic}/`)) this.next.delete(tp);
+    for (const tp of [...this.targets.keys()]) if (tp.startsWith(`${topic}/`)) this.targets.delete(tp);
+    if (topic === this.opts.ordersTopic) this.orders.length = 0;
+    else if (topic === this.opts.totalsTopic) this.totals.clear();
   }
 
   plan(p: PartitionPlan): void {

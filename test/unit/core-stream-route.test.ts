@@ -256,7 +256,7 @@ describe('GET /v1/stream', () => {
   test('an id ahead of this instance waits for it to catch up, then replays', async (t) => {
     const { f } = await resumeSetup(t);
     const sel = f.ctx.selections.resolve(SEL);
-    const ahead = `${sel.setHash}:0_3`; // this instance is at totals offset 1
+    const ahead = `${sel.idPrefix}:0_3`; // this instance is at totals offset 1
     const conn = await openSse(`${f.url}/v1/stream?streams=${SEL}`, {
       t,
       headers: { 'Last-Event-ID': ahead },
@@ -277,7 +277,7 @@ describe('GET /v1/stream', () => {
     const sel = f.ctx.selections.resolve(SEL);
     const conn = await openSse(`${f.url}/v1/stream?streams=${SEL}`, {
       t,
-      headers: { 'Last-Event-ID': `${sel.setHash}:0_50` },
+      headers: { 'Last-Event-ID': `${sel.idPrefix}:0_50` },
     });
     const { body } = await expectSnapshot(conn); // after RESUME_WAIT_MS
     assert.equal(body.resync, true);

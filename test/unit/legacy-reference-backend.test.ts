@@ -114,6 +114,7 @@ describe('reference legacy backend', () => {
         for (const r of records) seen.push(String(r.value));
       },
       nextOffset: () => 7,
+      lineage() {},
     };
     const failing: RecordSink = {
       plan() {},
@@ -121,6 +122,7 @@ describe('reference legacy backend', () => {
         throw new Error('ingest bug');
       },
       nextOffset: () => 0,
+      lineage() {},
     };
     const store = new LiveMapStore({ ordersTopic: 'o', totalsTopic: 't' });
     const tee = new TeeSource(source, [failing, store], (err) => errors.push(err));
