@@ -7,6 +7,7 @@ import type { GatewayMetrics } from './observability/metrics.ts';
 import type { PollObserver } from './observability/poll-observer.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
 import type { RolloutService } from './rollout/service.ts';
+import type { KafkaHealth } from './source/kafka-health.ts';
 import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
 
@@ -32,6 +33,8 @@ export interface GatewayContext {
   readonly rollout: RolloutService;
   /** Legacy routes (proxy / shadow / serve) and their admin state (legacy-adapter/). */
   readonly legacy: LegacyAdapter;
+  /** Kafka failures in force, per component (null without Kafka): /readyz, logs, metrics. */
+  readonly kafkaHealth: KafkaHealth | null;
   readonly state: LifecycleState;
   readonly now: () => number;
   readonly random: () => number;

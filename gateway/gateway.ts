@@ -5,6 +5,7 @@ import { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { CacheObserver } from './cache/types.ts';
 import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
+import { createSchemaFormats } from './formats/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
@@ -20,7 +21,8 @@ import {
 } from './security/dead-letters.ts';
 import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
-import { KafkaSource } from './source/kafka-source.ts';
+import { KafkaHealth } from './source/kafka-health.ts';
+import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
 import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
@@ -49,8 +51,10 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const now = overrides.now ?? Date.now;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? new GatewayMetrics();
-  const deadLetters = createDeadLetters(config, logger, metrics);
+  const kafkaHealth = config.kafka ? new KafkaHealth(config.kafka, { logger, metrics, now }) : null;
+  const deadLetters = createDeadLetters(config, logger, metrics, kafkaHealth ?? undefined);
   const observer = cacheObserver(metrics, logger, deadLetters);
+  const formats = createSchemaFormats(config, logger, now);
   const cache = new SnapshotCache({
     streams: config.streams,
     historySize: {
@@ -61,8 +65,10 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     now,
     observer,
     validators: recordValidators(config.streams),
+    formats: formats ?? undefined,
   });
-  const source = overrides.source ?? defaultSource(config, logger, now);
+  const prepare = formats ? formats.prepare.bind(formats) : undefined;
+  const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth, prepare);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
@@ -77,13 +83,26 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     config,
     cache,
     hub,
-    selections: new SelectionRegistry(cache.streams, config.maxStreamsPerRequest),
+    // With stream tokens on, stream names are not public: errors do not list them.
+    selections: new SelectionRegistry(
+      cache.streams,
+      config.maxStreamsPerRequest,
+      config.security.streamTokenSecrets.length === 0,
+    ),
     source,
     metrics,
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
-    rollout: createRollout(config, { hub, metrics, logger, now, store: overrides.rolloutStore }),
+    rollout: createRollout(config, {
+      hub,
+      metrics,
+      logger,
+      now,
+      store: overrides.rolloutStore,
+      kafkaHealth: kafkaHealth ?? undefined,
+    }),
+    kafkaHealth,
     legacy: new LegacyAdapter({
       config,
       metrics,
@@ -137,9 +156,22 @@ export async function stopGateway(ctx: GatewayContext): Promise<void> {
   await stopDeadLetters(ctx);
 }
 
-function defaultSource(config: Config, logger: Logger, now: () => number): RecordSource {
+function defaultSource(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+  health: KafkaHealth | null,
+  prepare: KafkaSourceOptions['prepare'],
+): RecordSource {
   if (!config.kafka) return new DemoSource(config.streams, config.demoRate, now);
-  return new KafkaSource({ ...config.kafka, streams: config.streams, logger, now });
+  return new KafkaSource({
+    ...config.kafka,
+    streams: config.streams,
+    logger,
+    now,
+    health: health ?? undefined,
+    prepare,
+  });
 }
 
 function cacheObserver(

@@ -1,8 +1,10 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { GatewayContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
+import { jsonBody } from '../gateway/http/json-body.ts';
 import { queryString } from '../gateway/http/request-utils.ts';
+import { gatewayRouter } from '../gateway/http/router.ts';
 import type { RoutePatch } from './adapter.ts';
 
 const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
@@ -17,7 +19,7 @@ const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
  */
 export function legacyRouter(ctx: GatewayContext): Router {
   const legacy = ctx.legacy;
-  const router = express.Router();
+  const router = gatewayRouter();
 
   router.get('/v1/admin/routes', requireAdmin(ctx.config, 'read'), (_req, res) => {
     res.json({ routes: legacy.names().map((n) => legacy.describe(n)) });
@@ -26,7 +28,7 @@ export function legacyRouter(ctx: GatewayContext): Router {
   router.put(
     '/v1/admin/routes/:name',
     requireAdmin(ctx.config, 'write'),
-    express.json({ limit: '4kb' }),
+    ...jsonBody({ limit: '4kb' }),
     (req, res) => {
       const body: unknown = req.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body))

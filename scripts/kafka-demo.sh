@@ -16,4 +16,6 @@ trap cleanup EXIT INT TERM
 node --import tsx scripts/demo-producer.ts &
 producer_pid=$!
 export SWITCHYARD_PRINT_URLS=1
+# The demo broker is ours: let the gateway create its rollout topic (production: create it yourself).
+export ROLLOUT_CREATE_TOPIC="${ROLLOUT_CREATE_TOPIC:-true}"
 node --import tsx gateway/main.ts "$@"

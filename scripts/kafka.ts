@@ -17,6 +17,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import {
+  type BrokerSecurity,
+  createBrokerSecurity,
+  scramFormatArgs,
+  secureServerProperties,
+} from './kafka-security.ts';
 
 /** Broker version used when neither `version` nor `KAFKA_VERSION` says otherwise. */
 export const DEFAULT_KAFKA_VERSION = '3.9.1';
@@ -32,6 +38,8 @@ export interface BrokerInfo {
   stateDir: string;
   version: string;
   logFile: string;
+  /** The secure listeners (SASL_SSL, SASL_PLAINTEXT, mTLS SSL, expired TLS) and their credentials. */
+  security?: BrokerSecurity;
 }
 
 /** Receives progress messages (the CLI prints them on stderr). */
@@ -43,6 +51,9 @@ interface ClusterState {
   port: number;
   controllerPort: number;
   clusterId: string;
+  /** Absent in state dirs formatted before the secure listeners existed (they run PLAINTEXT only). */
+  security?: BrokerSecurity;
+  storePassword?: string;
 }
 
 const LOG4J2_VERSION = '2.24.3';
@@ -123,7 +134,7 @@ ${depXml}
 `;
 }
 
-function cacheRoot(): string {
+export function cacheRoot(): string {
   const explicit = process.env.SWITCHYARD_CACHE_DIR;
   if (explicit) return resolve(explicit);
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'switchyard');
@@ -174,7 +185,7 @@ export async function ensureKafkaJars(version: string, log: ProgressLog = noop):
   return lib;
 }
 
-function isPidAlive(pid: number): boolean {
+export function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -194,7 +205,7 @@ async function removeStalePartials(dir: string): Promise<void> {
 }
 
 /** Runs a short-lived tool; on failure the error carries the tail of its output. */
-async function runCommand(cmd: string, args: string[]): Promise<string> {
+export async function runCommand(cmd: string, args: string[]): Promise<string> {
   try {
     const { stdout } = await execFileAsync(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
     return stdout;
@@ -223,21 +234,28 @@ function statePaths(stateDir: string) {
     log4j2: join(stateDir, 'log4j2.properties'),
     data: join(stateDir, 'data'),
     log: join(stateDir, 'broker.log'),
+    security: join(stateDir, 'security.json'),
   };
 }
 
-function serverProperties(state: ClusterState, dataDir: string): string {
+function serverProperties(state: ClusterState, stateDir: string): string {
   const { port, controllerPort } = state;
+  const dataDir = statePaths(stateDir).data;
+  const secure =
+    state.security && state.storePassword
+      ? secureServerProperties(state.security, state.storePassword, stateDir)
+      : { listeners: [], protocolMap: [], lines: [] };
+  const advertised = [`PLAINTEXT://127.0.0.1:${port}`, ...secure.listeners];
   return `${[
     'process.roles=broker,controller',
     'node.id=1',
     // A static voter set (not --standalone) lets the same format command work on 3.9 and 4.x.
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${[...advertised, `CONTROLLER://127.0.0.1:${controllerPort}`].join(',')}`,
+    `advertised.listeners=${advertised.join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=${['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...secure.protocolMap].join(',')}`,
     `log.dirs=${dataDir}`,
     // One replica and one partition for the internal topics, and no join delay, so the first
     // consumer group comes up fast on a single node.
@@ -251,6 +269,7 @@ function serverProperties(state: ClusterState, dataDir: string): string {
     'num.io.threads=2',
     // The default 128 MiB dedupe buffer would take a quarter of the small heap.
     'log.cleaner.dedupe.buffer.size=16777216',
+    ...secure.lines,
   ].join('\n')}\n`;
 }
 
@@ -286,7 +305,7 @@ function loggingFlag(stateDir: string, version: string): string {
 /** Rewritten on every start, so config changes in this script reach existing state dirs. */
 async function writeConfigFiles(stateDir: string, state: ClusterState): Promise<void> {
   const paths = statePaths(stateDir);
-  await writeFile(paths.props, serverProperties(state, paths.data));
+  await writeFile(paths.props, serverProperties(state, stateDir));
   if (usesLog4j2(state.version)) await writeFile(paths.log4j2, LOG4J2_PROPERTIES);
   else await writeFile(paths.log4j, LOG4J_PROPERTIES);
 }
@@ -300,7 +319,7 @@ function classpath(lib: string): string {
 // ---------------------------------------------------------------------------------------------
 
 /** Asks the OS for `count` distinct free loopback ports (all held open at once so they differ). */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -345,9 +364,31 @@ async function initState(
 ): Promise<ClusterState> {
   const paths = statePaths(stateDir);
   await mkdir(stateDir, { recursive: true });
-  const [port, controllerPort] = await freePorts(2);
-  if (port === undefined || controllerPort === undefined) throw new Error('could not pick free ports');
-  const state: ClusterState = { version, port, controllerPort, clusterId: newClusterId() };
+  const [port, controllerPort, saslSsl, saslPlaintext, ssl, expired] = await freePorts(6);
+  if (
+    port === undefined ||
+    controllerPort === undefined ||
+    saslSsl === undefined ||
+    saslPlaintext === undefined ||
+    ssl === undefined ||
+    expired === undefined
+  )
+    throw new Error('could not pick free ports');
+  log('Making the test CA, broker and client certificates (openssl)');
+  const { security, storePassword } = await createBrokerSecurity(stateDir, {
+    saslSsl,
+    saslPlaintext,
+    ssl,
+    expired,
+  });
+  const state: ClusterState = {
+    version,
+    port,
+    controllerPort,
+    clusterId: newClusterId(),
+    security,
+    storePassword,
+  };
   await writeConfigFiles(stateDir, state);
   await rm(paths.data, { recursive: true, force: true }); // left over from an interrupted init
   log(`Formatting Kafka ${version} storage in ${paths.data} (cluster id ${state.clusterId})`);
@@ -361,7 +402,9 @@ async function initState(
     state.clusterId,
     '-c',
     paths.props,
+    ...scramFormatArgs(security),
   ]);
+  await writeFile(paths.security, `${JSON.stringify(security, null, 2)}\n`);
   await writeFile(paths.cluster, `${JSON.stringify(state, null, 2)}\n`);
   return state;
 }
@@ -400,7 +443,7 @@ function readLogSince(logFile: string, offset: number): string {
   }
 }
 
-function tailLines(text: string, count: number): string {
+export function tailLines(text: string, count: number): string {
   return text.trimEnd().split('\n').slice(-count).join('\n');
 }
 
@@ -515,6 +558,7 @@ async function launch(
     stateDir,
     version: state.version,
     logFile: paths.log,
+    security: state.security,
   };
   // Recorded before waiting, so `stop` can clean up a broker that hangs during startup.
   await writeFile(paths.info, `${JSON.stringify(info, null, 2)}\n`);
@@ -618,6 +662,48 @@ export async function stopBroker(stateDir: string): Promise<void> {
   if (!(await waitForExit(info, 5_000))) throw new Error(`Kafka broker pid ${info.pid} survived SIGKILL`);
 }
 
+/**
+ * Sets a SCRAM user's password on the running broker of `stateDir` (AlterUserScramCredentials,
+ * through Kafka's own `kafka-configs` class over PLAINTEXT, since kafkajs lacks that API).
+ * Connections already logged in stay so until they re-authenticate.
+ */
+export async function setScramPassword(
+  stateDir: string,
+  user: string,
+  password: string,
+  mechanisms: readonly string[] = ['SCRAM-SHA-512'],
+): Promise<void> {
+  const info = readBrokerInfo(stateDir);
+  if (!info || !isBrokerAlive(info)) throw new Error(`no Kafka broker running in ${stateDir}`);
+  const lib = await ensureKafkaJars(info.version);
+  // The broker takes one credential change per user and request: one run per mechanism.
+  for (const mechanism of mechanisms) {
+    const args = (mainClass: string) => [
+      '-Xmx128m',
+      loggingFlag(resolve(stateDir), info.version),
+      '-cp',
+      classpath(lib),
+      mainClass,
+      '--bootstrap-server',
+      info.brokers,
+      '--alter',
+      '--add-config',
+      `${mechanism}=[iterations=4096,password=${password}]`,
+      '--entity-type',
+      'users',
+      '--entity-name',
+      user,
+    ];
+    try {
+      await runCommand('java', args('kafka.admin.ConfigCommand'));
+    } catch (error) {
+      // Newer releases may have moved it to the tools module (not yet run against 4.x).
+      if (!/Could not find or load main class/.test((error as Error).message)) throw error;
+      await runCommand('java', args('org.apache.kafka.tools.ConfigCommand'));
+    }
+  }
+}
+
 /** Stops the broker and removes `stateDir` with all its data. */
 export async function destroyBroker(stateDir: string): Promise<void> {
   const dir = resolve(stateDir);
@@ -637,7 +723,8 @@ export async function destroyBroker(stateDir: string): Promise<void> {
 
 const USAGE = `Usage: node --import tsx scripts/kafka.ts <start|stop|restart|destroy|status> [--state DIR] [--version V]
 
-  start    start (or restart with its data) the broker in DIR; last stdout line: KAFKA_BROKERS=host:port
+  start    start (or restart with its data) the broker in DIR; prints NAME=value lines for the
+           secure listeners, the last one KAFKA_BROKERS=host:port (PLAINTEXT)
   stop     stop the broker, keeping its data
   restart  stop, then start again on the same ports with the same data
   destroy  stop the broker and remove DIR
@@ -647,6 +734,23 @@ const USAGE = `Usage: node --import tsx scripts/kafka.ts <start|stop|restart|des
   --version V    Kafka version for a new state dir (default: $KAFKA_VERSION or ${DEFAULT_KAFKA_VERSION})
 `;
 
+/**
+ * What `start` prints, one `NAME=value` a line, KAFKA_BROKERS (PLAINTEXT) last: the secure
+ * listeners' bootstrap strings and the file holding their certificates and users.
+ */
+export function envLines(info: BrokerInfo): string[] {
+  const s = info.security;
+  const secure = s
+    ? [
+        `KAFKA_SASL_SSL_BROKERS=${s.saslSslBrokers}`,
+        `KAFKA_SASL_PLAINTEXT_BROKERS=${s.saslPlaintextBrokers}`,
+        `KAFKA_SSL_BROKERS=${s.sslBrokers}`,
+        `KAFKA_SECURITY_FILE=${statePaths(info.stateDir).security}`,
+      ]
+    : [];
+  return [...secure, `KAFKA_BROKERS=${info.brokers}`];
+}
+
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stderrLog: ProgressLog = (message) => process.stderr.write(`[kafka] ${message}\n`);
 
@@ -654,7 +758,7 @@ async function cliStart(stateDir: string, version: string | undefined): Promise<
   const started = Date.now();
   const info = await startBroker({ stateDir, version, log: stderrLog });
   stderrLog(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${info.logFile})`);
-  process.stdout.write(`KAFKA_BROKERS=${info.brokers}\n`);
+  process.stdout.write(envLines(info).join('\n').concat('\n'));
   return 0;
 }
 

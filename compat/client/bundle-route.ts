@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response, Router } from 'express';
+import { gatewayRouter } from '../../gateway/http/router.ts';
 import { etagMatches } from '../../gateway/poll/versioned-body.ts';
 
 /** Served paths: the kit as one ES module, and its source map. */
@@ -47,7 +48,7 @@ export async function bundleClientKit(entry = ENTRY): Promise<Bundle> {
  * 304 until the gateway is upgraded). A failed build answers 500 and is retried next time.
  */
 export function clientKitRouter(entry = ENTRY): Router {
-  const router = express.Router();
+  const router = gatewayRouter();
   let bundle: Promise<Bundle> | null = null;
   const get = (): Promise<Bundle> => {
     bundle ??= bundleClientKit(entry).catch((err: unknown) => {

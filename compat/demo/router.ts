@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
+import { gatewayRouter } from '../../gateway/http/router.ts';
 import { htmlSecurityHeaders } from '../../gateway/security/security-headers.ts';
 
 /** Where the demo pages live: the old polling page and the same page on the client kit. */
@@ -12,7 +13,7 @@ export const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
  * own (no inline script), served under the gateway's strict Content-Security-Policy.
  */
 export function demoRouter(): Router {
-  const router = express.Router();
+  const router = gatewayRouter();
   router.use(
     '/demo',
     htmlSecurityHeaders(),

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { StreamConfig } from '../config/streams.ts';
 import type { SourceRecord } from '../source/types.ts';
 
@@ -10,7 +11,24 @@ export type RejectReason =
   | 'invalid_key'
   | 'bad_timestamp'
   | 'hostile_key'
-  | 'schema';
+  | 'schema'
+  // Schema Registry formats (gateway/formats/):
+  | 'not_framed'
+  | 'unknown_schema'
+  | 'registry_unavailable'
+  | 'undecodable';
+
+/** A registry-format value or key turned into a JSON-safe value, or why not. */
+export type FormatResult = { ok: true; value: unknown } | { ok: false; reason: RejectReason; detail: string };
+
+/**
+ * Synchronous decoders of the Schema Registry formats a stream names in `format` / `keyFormat`
+ * (gateway/formats/schema-formats.ts); their schemas are fetched before the batch is applied.
+ */
+export interface FormatDecoders {
+  value(stream: StreamConfig, bytes: Buffer): FormatResult;
+  key(stream: StreamConfig, bytes: Buffer): FormatResult;
+}
 
 /**
  * A stream's optional record schema (gateway/security/record-schema.ts builds one from the
@@ -39,6 +57,7 @@ export function decodeRecord(
   stream: StreamConfig,
   rec: SourceRecord,
   validate?: RecordValidator,
+  formats?: FormatDecoders,
 ): DecodeResult {
   const size = (rec.value?.length ?? 0) + (rec.key?.length ?? 0);
   if (size > stream.maxRecordBytes)
@@ -51,9 +70,18 @@ export function decodeRecord(
   if (rec.key !== null) {
     if (rec.key.length > MAX_KEY_BYTES)
       return { ok: false, reason: 'invalid_key', detail: 'key longer than 1024 bytes' };
-    key = rec.key.toString('utf8');
-    if (key.includes('\uFFFD') && !Buffer.from(key, 'utf8').equals(rec.key))
-      return { ok: false, reason: 'invalid_key', detail: 'key is not valid UTF-8' };
+    if (stream.keyFormat !== 'string') {
+      const decoded = decodeFormat(stream, rec.key, 'key', formats);
+      if (!decoded.ok) return { ok: false, reason: decoded.reason, detail: `key: ${decoded.detail}` };
+      // A string key is itself; a record key is its JSON (the same on every instance).
+      key = typeof decoded.value === 'string' ? decoded.value : JSON.stringify(decoded.value);
+      if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+        return { ok: false, reason: 'invalid_key', detail: 'decoded key longer than 1024 bytes' };
+    } else {
+      key = rec.key.toString('utf8');
+      if (key.includes('\uFFFD') && !Buffer.from(key, 'utf8').equals(rec.key))
+        return { ok: false, reason: 'invalid_key', detail: 'key is not valid UTF-8' };
+    }
   }
   if (stream.mode === 'table' && (key === null || key === ''))
     return { ok: false, reason: 'missing_key', detail: 'table records need a key' };
@@ -61,11 +89,19 @@ export function decodeRecord(
     if (stream.mode === 'feed') return { ok: false, reason: 'invalid_json', detail: 'null value on a feed' };
     return { ok: true, record: { key, valueJson: null, createdAt: rec.timestamp } };
   }
+  // JSON is UTF-8 (RFC 8259): a bad byte would otherwise reach clients as U+FFFD.
+  if (!isUtf8(rec.value)) return { ok: false, reason: 'invalid_json', detail: 'value is not valid UTF-8' };
   let parsed: unknown;
-  try {
-    parsed = JSON.parse(rec.value.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: 'invalid_json', detail: (err as Error).message.slice(0, 200) };
+  if (stream.format !== 'json') {
+    const decoded = decodeFormat(stream, rec.value, 'value', formats);
+    if (!decoded.ok) return decoded;
+    parsed = decoded.value;
+  } else {
+    try {
+      parsed = JSON.parse(rec.value.toString('utf8'));
+    } catch (err) {
+      return { ok: false, reason: 'invalid_json', detail: (err as Error).message.slice(0, 200) };
+    }
   }
   if (exceedsDepth(parsed, MAX_JSON_DEPTH))
     return { ok: false, reason: 'too_deep', detail: `nesting deeper than ${MAX_JSON_DEPTH}` };
@@ -91,6 +127,16 @@ export function decodeRecord(
     createdAt = t;
   }
   return { ok: true, record: { key, valueJson: JSON.stringify(parsed), createdAt } };
+}
+
+function decodeFormat(
+  stream: StreamConfig,
+  bytes: Buffer,
+  part: 'key' | 'value',
+  formats: FormatDecoders | undefined,
+): FormatResult {
+  if (!formats) return { ok: false, reason: 'undecodable', detail: 'no schema registry configured' };
+  return part === 'key' ? formats.key(stream, bytes) : formats.value(stream, bytes);
 }
 
 /**

@@ -131,6 +131,11 @@ export class SelectionRegistry {
   constructor(
     private readonly streams: ReadonlyMap<string, StreamState>,
     private readonly maxPerRequest: number,
+    /**
+     * Whether UNKNOWN_STREAM lists the configured streams (`known`). Off when stream tokens are
+     * on: the names are not public then (docs/security.md).
+     */
+    private readonly revealNames = true,
   ) {
     // Bounded: clients choose the combinations, so the number kept must not grow with them.
     this.cache = new LRUCache({ max: 1024 });
@@ -168,7 +173,10 @@ export class SelectionRegistry {
       const s = this.streams.get(name);
       if (!s)
         throw new GatewayError('UNKNOWN_STREAM', `unknown stream "${name.slice(0, 64)}"`, {
-          details: { stream: name.slice(0, 64), known: [...this.streams.keys()] },
+          details: {
+            stream: name.slice(0, 64),
+            ...(this.revealNames ? { known: [...this.streams.keys()] } : {}),
+          },
         });
       states.push(s);
     }

@@ -1,7 +1,7 @@
 import type { StreamConfig } from '../config/streams.ts';
 import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
 import { History, type HistoryLimits } from './history.ts';
-import { decodeRecord, type RecordValidator } from './record-decoder.ts';
+import { decodeRecord, type FormatDecoders, type RecordValidator } from './record-decoder.ts';
 import { StreamState, type TableEntry } from './stream-state.ts';
 import { type AppliedUpdate, type CacheObserver, NOOP_OBSERVER, type UpdateOp } from './types.ts';
 
@@ -13,6 +13,8 @@ export interface SnapshotCacheOptions {
   observer?: CacheObserver;
   /** Per stream name, the schema its values must match (streams without one accept any JSON). */
   validators?: ReadonlyMap<string, RecordValidator>;
+  /** Decoders of Schema Registry formats (streams whose `format`/`keyFormat` needs one). */
+  formats?: FormatDecoders;
 }
 
 /** Receives every batch of applied updates, in apply order (the SSE hub). */
@@ -36,6 +38,7 @@ export class SnapshotCache implements RecordSink {
   private readonly now: () => number;
   private readonly observer: CacheObserver;
   private readonly validators: ReadonlyMap<string, RecordValidator>;
+  private readonly formats: FormatDecoders | undefined;
   private readonly listeners = new Set<UpdateListener>();
   private seq = 0;
   private readonly readyListeners = new Set<() => void>();
@@ -46,6 +49,7 @@ export class SnapshotCache implements RecordSink {
     this.now = opts.now ?? Date.now;
     this.observer = opts.observer ?? NOOP_OBSERVER;
     this.validators = opts.validators ?? new Map();
+    this.formats = opts.formats;
     this.history = new History(opts.historySize, this.now);
     const streams = new Map<string, StreamState>();
     for (const cfg of [...opts.streams].sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -144,7 +148,7 @@ export class SnapshotCache implements RecordSink {
     for (const rec of records) {
       // Replays after a reconnect or rebalance are dropped here: applying is idempotent by offset.
       if (rec.offset < s.offsets[partition]!) continue;
-      const decoded = decodeRecord(s.config, rec, this.validators.get(s.name));
+      const decoded = decodeRecord(s.config, rec, this.validators.get(s.name), this.formats);
       if (!decoded.ok) {
         this.observer.rejected(s.name, decoded.reason, rec, decoded.detail);
         s.advance(partition, rec.offset);

@@ -3,10 +3,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Router as createRouter, type Response, type Router } from 'express';
+import type { Response, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
+import { gatewayRouter } from '../http/router.ts';
 import { htmlSecurityHeaders } from '../security/security-headers.ts';
+import { checkStreamToken } from '../security/stream-access.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -44,7 +46,7 @@ function loadAssets(): Map<string, Asset> {
  */
 export function compareRouter(ctx: GatewayContext): Router {
   const assets = loadAssets();
-  const router = createRouter();
+  const router = gatewayRouter();
   // The gateway's one policy for HTML pages: own scripts and styles only, no inline script.
   router.use('/compare', htmlSecurityHeaders());
   const send = (res: Response, ifNoneMatch: string | undefined, asset: Asset): void => {
@@ -66,17 +68,22 @@ export function compareRouter(ctx: GatewayContext): Router {
     if (!asset || req.params.name === 'index.html') return next(new GatewayError('NOT_FOUND'));
     send(res, req.get('if-none-match'), asset);
   });
-  router.get('/compare/config.json', (_req, res) => {
+  router.get('/compare/config.json', (req, res) => {
     const streams = [...ctx.cache.streams.values()];
     const pick = (mode: 'feed' | 'table', preferred: string): string | null =>
       (streams.find((s) => s.name === preferred && s.mode === mode) ?? streams.find((s) => s.mode === mode))
         ?.name ?? null;
+    const feed = pick('feed', 'orders');
+    const table = pick('table', 'totals');
+    // It names streams: with stream tokens on, only to a token that opens them (as the page's
+    // own stream and polls need anyway); 401/403 otherwise, like /v1/snapshot.
+    checkStreamToken(ctx, req).assertAllows([feed, table].filter((n): n is string => n !== null));
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       serverTime: ctx.now(),
       pollIntervalMs: ctx.config.pollIntervalMs,
-      feed: pick('feed', 'orders'),
-      table: pick('table', 'totals'),
+      feed,
+      table,
     });
   });
   return router;

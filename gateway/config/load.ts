@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
@@ -6,8 +7,10 @@ import {
   parseLegacyRoutesSpec,
   resolveLegacyConfig,
 } from '../../legacy-adapter/config.ts';
+import type { RegistryConfig } from '../formats/registry-client.ts';
 import { recordSchemaProblems } from '../security/record-schema.ts';
 import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
+import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
 import { envSchema } from './schema.ts';
 import { parseStreamsSpec, type StreamConfig } from './streams.ts';
 
@@ -17,12 +20,7 @@ export interface Config {
   readonly port: number;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** null: run on the embedded demo feed. */
-  readonly kafka: {
-    readonly brokers: readonly string[];
-    readonly clientId: string;
-    readonly connectTimeoutMs: number;
-    readonly maxRetryMs: number;
-  } | null;
+  readonly kafka: KafkaConnectionConfig | null;
   readonly streams: readonly StreamConfig[];
   readonly staleAfterMs: number;
   readonly pollIntervalMs: number;
@@ -48,10 +46,19 @@ export interface Config {
   readonly admin: { readonly token: string | null; readonly readToken: string | null };
   /** Stream tokens, CORS, request limits, dead-letter topic: gateway/security/, docs/security.md. */
   readonly security: SecurityConfig;
-  /** Transport rollout: the control topic (Kafka only) and the share streaming before any rules. */
-  readonly rollout: { readonly topic: string; readonly initialPercent: number };
+  /**
+   * Transport rollout: the control topic (Kafka only; null: `ROLLOUT_TOPIC=none`, rules in
+   * memory), whether to create it when missing, and the share streaming before any rules.
+   */
+  readonly rollout: {
+    readonly topic: string | null;
+    readonly createTopic: boolean;
+    readonly initialPercent: number;
+  };
   /** Legacy routes (proxy / shadow / serve) and their backend: legacy-adapter/config.ts. */
   readonly legacy: LegacyConfig;
+  /** The Schema Registry of registry-format streams (docs/schema-registry.md); null: none set. */
+  readonly schemaRegistry: RegistryConfig | null;
 }
 
 /** Streams of the embedded demo (and of the Kafka demo, on these topics). */
@@ -143,7 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
       const path = issue.path.map(String).join('.');
       const got = issue.path[0] !== undefined ? merged[String(issue.path[0])] : undefined;
       // Secrets are never echoed: this message goes to stderr and from there to log collectors.
-      const secret = /TOKEN|SECRET/.test(path);
+      const secret = /TOKEN|SECRET|PASSWORD|USERNAME/.test(path);
       const shown = typeof got === 'string' && !secret ? ` (got "${got.slice(0, 80)}")` : '';
       problems.push(`${path || 'config'}: ${issue.message}${issue.path.length === 1 ? shown : ''}`);
     }
@@ -155,18 +162,16 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   if (legacy.problems.length > 0) throw new ConfigError(legacy.problems);
   const schemaProblems = recordSchemaProblems(streams);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
+  const registry = resolveSchemaRegistry(e, streams);
+  if (registry.problems.length > 0) throw new ConfigError(registry.problems);
+  const kafkaProblems: string[] = [];
+  const kafka = kafkaConfig(e, kafkaProblems);
+  if (kafkaProblems.length > 0) throw new ConfigError(kafkaProblems);
   const config: Config = {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    kafka: e.KAFKA_BROKERS
-      ? {
-          brokers: e.KAFKA_BROKERS.split(','),
-          clientId: e.KAFKA_CLIENT_ID,
-          connectTimeoutMs: e.KAFKA_CONNECT_TIMEOUT_MS,
-          maxRetryMs: e.KAFKA_MAX_RETRY_MS,
-        }
-      : null,
+    kafka,
     streams,
     staleAfterMs: e.STALE_AFTER_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
@@ -187,10 +192,63 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     },
     admin: { token: e.ADMIN_TOKEN ?? null, readToken: e.ADMIN_READ_TOKEN ?? null },
     security: securityConfig(e),
-    rollout: { topic: e.ROLLOUT_TOPIC, initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100 },
+    rollout: {
+      topic: e.ROLLOUT_TOPIC === 'none' ? null : e.ROLLOUT_TOPIC,
+      createTopic: e.ROLLOUT_CREATE_TOPIC,
+      initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100,
+    },
     legacy: legacy.legacy,
+    schemaRegistry: registry.config,
   };
   return deepFreeze(config);
+}
+
+/** Registry settings, with the files they name read now (a missing secret stops the start, not the first record). */
+function resolveSchemaRegistry(
+  e: z.infer<typeof envSchema>,
+  streams: readonly StreamConfig[],
+): { config: RegistryConfig | null; problems: string[] } {
+  const problems: string[] = [];
+  const needing = streams.filter((s) => s.format !== 'json' || s.keyFormat !== 'string').map((s) => s.name);
+  const url = e.SCHEMA_REGISTRY_URL;
+  if (url === undefined) {
+    if (needing.length > 0)
+      problems.push(
+        `SCHEMA_REGISTRY_URL: required by stream(s) ${needing.join(', ')} (format or keyFormat other than json/string)`,
+      );
+    return { config: null, problems };
+  }
+  if (e.SCHEMA_REGISTRY_PASSWORD !== undefined && e.SCHEMA_REGISTRY_PASSWORD_FILE !== undefined)
+    problems.push('SCHEMA_REGISTRY_PASSWORD_FILE: set either it or SCHEMA_REGISTRY_PASSWORD, not both');
+  let password = e.SCHEMA_REGISTRY_PASSWORD ?? null;
+  if (e.SCHEMA_REGISTRY_PASSWORD_FILE !== undefined) {
+    try {
+      password = readFileSync(e.SCHEMA_REGISTRY_PASSWORD_FILE, 'utf8').replace(/[\r\n]+$/, '');
+      if (password === '') problems.push('SCHEMA_REGISTRY_PASSWORD_FILE: the file is empty');
+    } catch (err) {
+      problems.push(
+        `SCHEMA_REGISTRY_PASSWORD_FILE: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
+  const username = e.SCHEMA_REGISTRY_USERNAME ?? null;
+  if ((username === null) !== (password === null))
+    problems.push('SCHEMA_REGISTRY_USERNAME: basic auth needs both a username and a password (or _FILE)');
+  let ca: string | null = null;
+  if (e.SCHEMA_REGISTRY_CA_FILE !== undefined) {
+    try {
+      ca = readFileSync(e.SCHEMA_REGISTRY_CA_FILE, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        problems.push('SCHEMA_REGISTRY_CA_FILE: expected PEM certificates (-----BEGIN CERTIFICATE-----)');
+    } catch (err) {
+      problems.push(
+        `SCHEMA_REGISTRY_CA_FILE: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    if (!url.startsWith('https:'))
+      problems.push('SCHEMA_REGISTRY_CA_FILE: only used with an https SCHEMA_REGISTRY_URL');
+  }
+  return { config: { url, username, password, ca, timeoutMs: e.SCHEMA_REGISTRY_TIMEOUT_MS }, problems };
 }
 
 function defaultStreams(): StreamConfig[] {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { legacyRoutesSchema } from '../../legacy-adapter/config.ts';
 import { corsOriginsSchema, trustProxySchema } from '../security/security-config.ts';
+import { booleanSetting, kafkaSecuritySchema } from './kafka-schema.ts';
 import { streamsSchema } from './streams.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -13,12 +14,14 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Comma-separated host:port list. Unset: the embedded demo feed, no Kafka needed. */
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'expected host:port[,host:port...]')
-    .optional(),
+  /**
+   * Comma-separated `host:port` list; `[::1]:9092` for IPv6, and a listener prefix as consoles
+   * print it (`SASL_SSL://host:9092`) is understood (gateway/source/kafka-brokers.ts checks it).
+   * Unset: the embedded demo feed, no Kafka needed.
+   */
+  KAFKA_BROKERS: z.string().optional(),
   KAFKA_CLIENT_ID: z.string().min(1).max(100).default('switchyard'),
+  ...kafkaSecuritySchema,
   /** Kafka connection timeout and the ceiling of the reconnect backoff. */
   KAFKA_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
   KAFKA_MAX_RETRY_MS: int(100, 120_000).default(5000),
@@ -72,11 +75,16 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name')
     .optional(),
-  /** Compacted Kafka topic sharing the transport rollout rules between instances (created if missing). */
+  /**
+   * Compacted Kafka topic sharing the transport rollout rules between instances; `none`: rules
+   * kept in memory per instance (no rollout topic, so no ACLs for it).
+   */
   ROLLOUT_TOPIC: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name')
     .default('switchyard.rollout'),
+  /** Create ROLLOUT_TOPIC (compacted) when it is missing; off: never issue CreateTopics. */
+  ROLLOUT_CREATE_TOPIC: booleanSetting.default(false),
   /** Share of client kits (0-100 %) told to stream until rollout rules are first published. */
   ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
   /** Base URL of the legacy polling backend (legacy routes proxy to it). */
@@ -95,9 +103,23 @@ export const envSchema = z.object({
   LEGACY_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   /** `name:path:mode[:contract],...` or a JSON array; `none` for no routes. */
   LEGACY_ROUTES: legacyRoutesSchema.optional(),
+  /** Schema Registry (Confluent REST API) for streams in `avro`, `protobuf` or `jsonschema` format. */
+  SCHEMA_REGISTRY_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://registry:8081' })
+    .optional(),
+  /** Basic auth user for the registry; needs a password (SCHEMA_REGISTRY_PASSWORD or _FILE). */
+  SCHEMA_REGISTRY_USERNAME: z.string().min(1).max(256).optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().min(1).max(1024).optional(),
+  /** File holding the password (a mounted secret); trailing newlines are dropped. */
+  SCHEMA_REGISTRY_PASSWORD_FILE: z.string().min(1).max(1024).optional(),
+  /** PEM file of the CA(s) that signed an https registry's certificate. Unset: the system's CAs. */
+  SCHEMA_REGISTRY_CA_FILE: z.string().min(1).max(1024).optional(),
+  /** How long one registry request may take before it counts as an outage. */
+  SCHEMA_REGISTRY_TIMEOUT_MS: int(100, 60_000).default(5000),
   /** The demo's in-process reference backend: its port and refresh cadence. */
   LEGACY_DEMO_PORT: int(0, 65535).default(8081),
   LEGACY_DEMO_REFRESH_MS: int(100, 3_600_000).default(10_000),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
+export type EnvOutput = z.output<typeof envSchema>;

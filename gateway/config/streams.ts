@@ -33,6 +33,14 @@ export const streamSchema = z
      * value must match; records that do not are skipped and counted (`schema`), never served.
      */
     schema: z.string().min(1).max(1024).optional(),
+    /**
+     * How values are encoded: `json` (UTF-8 JSON text), or a Schema Registry format in the
+     * Confluent wire format (`avro`, `protobuf`, `jsonschema`), decoded to JSON with schemas
+     * fetched from SCHEMA_REGISTRY_URL (docs/schema-registry.md).
+     */
+    format: z.enum(['json', 'avro', 'protobuf', 'jsonschema']).default('json'),
+    /** How keys are encoded: `string` (UTF-8 text) or a Schema Registry format, as for values. */
+    keyFormat: z.enum(['string', 'avro', 'protobuf', 'jsonschema']).default('string'),
   })
   .strict();
 

@@ -6,13 +6,16 @@ import { legacyRouter } from '../../legacy-adapter/router.ts';
 import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
 import { httpMetrics } from '../observability/http-metrics.ts';
+import { metricsRoute } from '../observability/metrics-route.ts';
 import { statsRouter } from '../observability/stats-route.ts';
 import { rolloutRouter } from '../rollout/routes.ts';
 import { securityMiddleware } from '../security/index.ts';
 import { telemetryRouter } from '../telemetry/route.ts';
+import { admitOnConnection, closedConnections } from './connection-guard.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { frontDoor } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
+import { ROUTING } from './router.ts';
 
 export interface AppExtensions {
   /** Routers mounted before the 404 handler (legacy routes, admin API, client kit...). */
@@ -36,7 +39,11 @@ export interface GatewayApp {
 export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): GatewayApp {
   const app = expressApp(ctx, ext);
   const front = frontDoor(ctx);
+  const { metrics } = ctx;
+  closedConnections(metrics);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    // Pipelining: what one connection may queue, and nothing behind an open stream.
+    if (!admitOnConnection(metrics, req, res)) return;
     if (!front(req, res)) app(req, res);
   };
   return Object.assign(listener, { express: app });
@@ -48,6 +55,9 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
   // ETags are the cache position, computed by the routes; express must not hash bodies.
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // One spelling per path, as the edge matches it (router.ts): no case folding, no extra slash.
+  app.set('case sensitive routing', ROUTING.caseSensitive);
+  app.set('strict routing', ROUTING.strict);
   // Client address for per-IP limits: X-Forwarded-For only from TRUST_PROXY (docs/security.md).
   app.set('trust proxy', ctx.config.security.trustProxy);
   // First, so every response (errors, 404s and 429s included) is counted by endpoint and status.
@@ -57,14 +67,7 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
 
   app.get('/healthz', healthz(ctx));
   app.get('/readyz', readyz(ctx));
-  app.get('/metrics', async (_req, res, next) => {
-    try {
-      res.setHeader('Content-Type', ctx.metrics.registry.contentType);
-      res.end(await ctx.metrics.render());
-    } catch (err) {
-      next(err);
-    }
-  });
+  app.get('/metrics', metricsRoute(ctx.metrics));
   app.use(statsRouter(ctx));
   app.use(compareRouter(ctx));
   app.use(legacyRouter(ctx));

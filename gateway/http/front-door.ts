@@ -28,7 +28,8 @@ export type FrontDoor = (req: IncomingMessage, res: ServerResponse) => boolean;
  * these paths, in the same order and from the same code: response metrics, base security
  * headers, CORS, the URL length limit, the per-IP rate limit (polls only; streams are bounded by
  * the stream caps), load shedding, then the route, with errors answered by the same catalogue
- * writer. Paths are matched as express matches them (case-insensitive, optional trailing slash).
+ * writer. Paths are matched exactly, as every express route is (gateway/http/router.ts): another
+ * spelling goes on to express, which answers 404.
  */
 export function frontDoor(ctx: GatewayContext): FrontDoor {
   const { security } = ctx.config;
@@ -99,13 +100,9 @@ function pathOf(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** The endpoint a path names, matched like an express route (case-insensitive, `/` at the end allowed). */
+/** The endpoint a path names: its one spelling, as every route matches (router.ts). */
 function routeOf(path: string): Extract<Endpoint, 'stream' | 'snapshot'> | null {
   if (path === '/v1/stream') return 'stream';
   if (path === '/v1/snapshot') return 'snapshot';
-  if (path.length < 10 || path.length > 13) return null;
-  const p = (path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
-  if (p === '/v1/stream') return 'stream';
-  if (p === '/v1/snapshot') return 'snapshot';
   return null;
 }

@@ -24,6 +24,16 @@ export function readyz(ctx: GatewayContext): RequestHandler {
       stale: fresh.stale,
       source: ctx.source.kind,
       sourceConnected: ctx.source.status().connected,
+      // Why the source (or the rollout store, the dead-letter producer) cannot use Kafka, if it cannot.
+      reason: ctx.kafkaHealth?.problem('source')?.reason ?? null,
+      kafka: (ctx.kafkaHealth?.problems() ?? []).map((p) => ({
+        component: p.component,
+        reason: p.reason,
+        cause: p.cause,
+        check: p.check,
+        since: new Date(p.since).toISOString(),
+        failures: p.count,
+      })),
     };
     res.status(body.ready ? 200 : 503).json(body);
   };

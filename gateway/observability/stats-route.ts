@@ -1,5 +1,6 @@
-import { Router as createRouter, type Router } from 'express';
+import type { Router } from 'express';
 import type { GatewayContext } from '../context.ts';
+import { gatewayRouter } from '../http/router.ts';
 import { LatencyStats } from './latency-stats.ts';
 
 /**
@@ -9,7 +10,7 @@ import { LatencyStats } from './latency-stats.ts';
  */
 export function statsRouter(ctx: GatewayContext): Router {
   const stats = new LatencyStats(ctx.metrics, ctx.now);
-  const router = createRouter();
+  const router = gatewayRouter();
   router.get('/v1/stats/latency', async (_req, res, next) => {
     try {
       const summary = await stats.summary();

@@ -1,27 +1,34 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import kafkajs, { type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
-import { createKafkaClient } from '../source/kafka-client.ts';
+import {
+  createKafkaClient,
+  groupId,
+  type KafkaClientOptions,
+  withCoordinatorCause,
+} from '../source/kafka-client.ts';
+import { classifyKafkaError } from '../source/kafka-failure.ts';
+import type { KafkaHealth } from '../source/kafka-health.ts';
 import { type CompiledRules, compileRules, type RolloutRules, rulesSchema } from './rules.ts';
 import type { RolloutStore, RulesRecord } from './store.ts';
 
 // Only some kafkajs exports are visible as ESM named imports; the rest come from the default export.
 const { ConfigResourceTypes, Partitioners } = kafkajs;
 
+const NO_CONTEXT = { tls: false, sasl: null, topics: [], groupPrefix: '', topicSetting: '' };
+
 /** The one key of the control topic: compaction keeps only its last record. */
 export const RULES_KEY = 'rules';
 
-export interface KafkaRolloutStoreOptions {
-  brokers: readonly string[];
-  clientId: string;
+export interface KafkaRolloutStoreOptions extends KafkaClientOptions {
   topic: string;
+  /** Create the topic (compacted) when it is missing. Off: never issue CreateTopics (least privilege). */
+  createTopic?: boolean;
   defaults: RolloutRules;
   logger: Logger;
-  connectTimeoutMs: number;
-  maxRetryMs: number;
+  /** Where failures are classified, logged once and exposed (/readyz, metrics). */
+  health?: KafkaHealth;
   now?: () => number;
 }
 
@@ -59,6 +66,7 @@ export class KafkaRolloutStore implements RolloutStore {
     this.rules = compileRules(opts.defaults, 0, null);
     this.log = opts.logger.child({ component: 'rollout-store', topic: opts.topic });
     this.kafka = createKafkaClient({ ...opts, clientId: `${opts.clientId}-rollout` }, this.log);
+    opts.health?.describe('rollout', [opts.topic], 'ROLLOUT_TOPIC');
   }
 
   current(): CompiledRules {
@@ -107,14 +115,22 @@ export class KafkaRolloutStore implements RolloutStore {
       if (!Number.isSafeInteger(offset)) throw new Error('the broker returned no offset');
     } catch (err) {
       this.producer = null;
-      throw new GatewayError(
-        'CONTROL_UNAVAILABLE',
-        `rollout rules were not published: ${(err as Error).message}`,
-        {
-          cause: err,
-          retryAfterSeconds: 2,
-        },
+      // Said in words (e.g. no Write ACL on the topic), but not held as a problem: reading goes on.
+      const why = classifyKafkaError(err, {
+        tls: Boolean(this.opts.tls),
+        sasl: this.opts.sasl?.mechanism ?? null,
+        topics: [this.opts.topic],
+        groupPrefix: this.opts.groupPrefix ?? this.opts.clientId,
+        topicSetting: 'ROLLOUT_TOPIC',
+      });
+      this.log.warn(
+        { reason: why.reason, err: why.detail },
+        `rollout rules not published: ${why.cause}; check ${why.check}`,
       );
+      throw new GatewayError('CONTROL_UNAVAILABLE', `rollout rules were not published: ${why.cause}`, {
+        cause: err,
+        retryAfterSeconds: 2,
+      });
     }
     this.apply(record.rules, offset + 1, record.updatedAt);
     return this.rules;
@@ -138,7 +154,10 @@ export class KafkaRolloutStore implements RolloutStore {
   private connectProducer(): Promise<Producer> {
     if (this.stopping) return Promise.reject(new Error('the store is stopped'));
     this.producer ??= (async () => {
-      const p = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      const p = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
       await p.connect();
       return p;
     })();
@@ -172,7 +191,9 @@ export class KafkaRolloutStore implements RolloutStore {
   private retryLater(err: unknown): void {
     if (this.stopping) return;
     const delay = backoffDelay(this.attempt++, 250, this.opts.maxRetryMs);
-    this.log.warn({ err: (err as Error)?.message, delayMs: delay }, 'rollout topic unavailable; retrying');
+    if (this.opts.health) this.opts.health.failed('rollout', err, { retryInMs: delay });
+    else
+      this.log.warn({ err: (err as Error)?.message, delayMs: delay }, 'rollout topic unavailable; retrying');
     const c = this.consumer;
     this.consumer = null;
     void c?.disconnect().catch(() => {});
@@ -183,16 +204,17 @@ export class KafkaRolloutStore implements RolloutStore {
   private async run(): Promise<void> {
     await this.prepareTopic();
     const consumer = this.kafka.consumer({
-      groupId: `${this.opts.clientId}.rollout.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`,
+      groupId: groupId(this.opts.groupPrefix ?? this.opts.clientId, 'rollout'),
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) this.retryLater(e.payload.error);
+      if (!e.payload.restart) this.retryLater(withCoordinatorCause(e.payload.error, e.payload.groupId));
     });
     consumer.on(consumer.events.FETCH, () => {
       this.attempt = 0;
+      this.opts.health?.recovered('rollout');
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
@@ -227,24 +249,38 @@ export class KafkaRolloutStore implements RolloutStore {
     }
   }
 
-  /** Creates the compacted topic if missing and notes where "caught up" is (first run only). */
+  /**
+   * Notes where "caught up" is (first run only). A missing topic is created (compacted) only with
+   * `createTopic`; otherwise it is a failure like any other, retried with backoff, so a principal
+   * without Create rights never sends CreateTopics.
+   */
   private async prepareTopic(): Promise<void> {
     if (this.prepared) return;
-    const admin = this.kafka.admin();
+    // Few retries: the outer loop backs off, and a missing topic should be said soon.
+    const admin = this.kafka.admin({ retry: { retries: 1 } });
     await admin.connect();
     try {
-      const created = await admin.createTopics({
-        topics: [
-          {
-            topic: this.opts.topic,
-            numPartitions: 1,
-            configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-          },
-        ],
-        waitForLeaders: true,
-      });
-      if (!created) await this.checkCompacted(admin);
-      for (const o of await admin.fetchTopicOffsets(this.opts.topic))
+      let offsets: Awaited<ReturnType<typeof admin.fetchTopicOffsets>>;
+      try {
+        offsets = await admin.fetchTopicOffsets(this.opts.topic);
+        if (this.opts.createTopic) await this.checkCompacted(admin);
+      } catch (err) {
+        if (!this.opts.createTopic || classifyKafkaError(err, NO_CONTEXT).reason !== 'unknown_topic')
+          throw err;
+        this.log.info('creating the rollout topic (ROLLOUT_CREATE_TOPIC=true)');
+        await admin.createTopics({
+          topics: [
+            {
+              topic: this.opts.topic,
+              numPartitions: 1,
+              configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+            },
+          ],
+          waitForLeaders: true,
+        });
+        offsets = await admin.fetchTopicOffsets(this.opts.topic);
+      }
+      for (const o of offsets)
         if (Number(o.high) > Number(o.low)) this.targets.set(o.partition, Number(o.high));
       this.prepared = true;
       this.checkLoaded();

@@ -1,6 +1,8 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
+import { jsonBody } from '../http/json-body.ts';
+import { gatewayRouter } from '../http/router.ts';
 import { tagEndpoint } from '../observability/http-metrics.ts';
 import { CLIENT_ID_PARAM, parseClientId } from './client-id.ts';
 
@@ -16,7 +18,7 @@ const RULES_BODY_LIMIT = '2mb';
  * A missing or malformed client id is not an error: it gets the `anonymous` decision.
  */
 export function rolloutRouter(ctx: GatewayContext): Router {
-  const router = express.Router();
+  const router = gatewayRouter();
   const { rollout } = ctx;
 
   router.get('/v1/transport', async (req, res) => {
@@ -37,7 +39,7 @@ export function rolloutRouter(ctx: GatewayContext): Router {
   router.put(
     '/v1/admin/rollout',
     requireAdmin(ctx.config, 'write'),
-    express.json({ limit: RULES_BODY_LIMIT, strict: false }),
+    ...jsonBody({ limit: RULES_BODY_LIMIT, strict: false }),
     async (req, res, next) => {
       try {
         const state = await rollout.update(req.body);

@@ -1,6 +1,7 @@
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
+import { createKafkaClient, type KafkaClientOptions } from '../source/kafka-client.ts';
 import type { DeadLetterResult } from './security-metrics.ts';
 
 /** A rejected record and why, as copied to the dead-letter topic. */
@@ -20,6 +21,8 @@ export interface DeadLetterQueueOptions {
   /** Delivers one batch; rejects to have it retried (with backoff) while the queue has room. */
   send(letters: readonly DeadLetter[]): Promise<void>;
   onResult?(result: DeadLetterResult, count: number): void;
+  /** Told each failed send; when given, it does the logging (the queue logs at debug). */
+  onError?(err: unknown, retryInMs: number): void;
   logger: Logger;
   /** Bounds of the in-memory queue: past either, new letters are dropped (and counted). */
   maxRecords?: number;
@@ -101,7 +104,8 @@ export class DeadLetterQueue {
           this.opts.onResult?.('failed', batch.length);
           if (this.stopping) return;
           const delay = backoffDelay(this.attempt++, 250, this.opts.maxRetryMs ?? 5000);
-          this.opts.logger.warn(
+          this.opts.onError?.(err, delay);
+          this.opts.logger[this.opts.onError ? 'debug' : 'warn'](
             { err: (err as Error)?.message, pending: this.queue.length, delayMs: delay },
             'dead-letter send failed; retrying',
           );
@@ -137,22 +141,16 @@ export function deadLetterHeaders(l: DeadLetter): Record<string, string> {
 }
 
 /**
- * A kafkajs producer for the dead-letter topic (its own client, connected on first use). The
- * original key and value are copied byte for byte; the topic must exist (no auto-creation).
+ * A kafkajs producer for the dead-letter topic (its own client from the gateway's one factory, so
+ * the same TLS and SASL, connected on first use). The original key and value are copied byte for
+ * byte; the topic must exist (no auto-creation).
  */
-export function kafkaDeadLetterSender(opts: {
-  brokers: readonly string[];
-  clientId: string;
-  topic: string;
-  connectTimeoutMs: number;
-}): { send(letters: readonly DeadLetter[]): Promise<void>; close(): Promise<void> } {
-  const kafka = new Kafka({
-    clientId: `${opts.clientId}-dlq`,
-    brokers: [...opts.brokers],
-    connectionTimeout: opts.connectTimeoutMs,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 2 },
-  });
+export function kafkaDeadLetterSender(opts: KafkaClientOptions & { topic: string; logger: Logger }): {
+  send(letters: readonly DeadLetter[]): Promise<void>;
+  close(): Promise<void>;
+} {
+  // Few retries of its own: the queue retries with backoff and must not hold batches long.
+  const kafka = createKafkaClient({ ...opts, clientId: `${opts.clientId}-dlq`, retries: 2 }, opts.logger);
   let producer: Producer | null = null;
   let connecting: Promise<Producer> | null = null;
   const connect = (): Promise<Producer> => {

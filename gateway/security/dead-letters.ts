@@ -2,6 +2,7 @@ import type { Config } from '../config/load.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
+import type { KafkaHealth } from '../source/kafka-health.ts';
 import type { SourceRecord } from '../source/types.ts';
 import { DeadLetterQueue, kafkaDeadLetterSender } from './dead-letter-queue.ts';
 import { securityMetrics } from './security-metrics.ts';
@@ -20,22 +21,23 @@ export function createDeadLetters(
   config: Config,
   logger: Logger,
   metrics: GatewayMetrics,
+  kafkaHealth?: KafkaHealth,
 ): DeadLetterSink | null {
   const topic = config.security.dlqTopic;
   if (topic === null || config.kafka === null) return null;
   const log = logger.child({ component: 'dead-letters', dlqTopic: topic });
-  const sender = kafkaDeadLetterSender({
-    brokers: config.kafka.brokers,
-    clientId: config.kafka.clientId,
-    topic,
-    connectTimeoutMs: config.kafka.connectTimeoutMs,
-  });
+  const sender = kafkaDeadLetterSender({ ...config.kafka, topic, logger: log });
+  kafkaHealth?.describe('dlq', [topic], 'DLQ_TOPIC');
   const counter = securityMetrics(metrics).deadLetters;
   const queue = new DeadLetterQueue({
     send: sender.send,
     logger: log,
     maxRetryMs: config.kafka.maxRetryMs,
-    onResult: (result, n) => counter.inc({ result }, n),
+    onResult: (result, n) => {
+      counter.inc({ result }, n);
+      if (result === 'sent') kafkaHealth?.recovered('dlq');
+    },
+    onError: kafkaHealth ? (err, retryInMs) => kafkaHealth.failed('dlq', err, { retryInMs }) : undefined,
   });
   return {
     offer(stream, reason, detail, rec) {

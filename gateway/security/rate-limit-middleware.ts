@@ -7,11 +7,13 @@ import { clientKey, RateLimiter } from './rate-limiter.ts';
 import { securityMetrics } from './security-metrics.ts';
 
 /**
- * Paths the request-rate limit does not apply to: probes and scrapes (orchestrators and
- * Prometheus poll them from one address), and stream connects, which are bounded by the
- * open-stream caps instead (gateway/overload).
+ * Paths the request-rate limit does not apply to: probes (orchestrators poll them from one
+ * address, and they must answer under any load), and stream connects, which are bounded by the
+ * open-stream caps instead (gateway/overload). `/metrics` is limited like any other path: a
+ * Prometheus server scrapes once per interval, far below the limit, and a flood of scrapes
+ * must not be free (issue 16).
  */
-export const RATE_LIMIT_EXEMPT = new Set(['/healthz', '/readyz', '/metrics', '/v1/stream']);
+export const RATE_LIMIT_EXEMPT = new Set(['/healthz', '/readyz', '/v1/stream']);
 
 /** Takes one request from the client's bucket: null when admitted, else the 429 to answer. */
 export type RateLimitCheck = (req: RequestView) => GatewayError | null;

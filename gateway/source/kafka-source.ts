@@ -1,25 +1,27 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from './backoff.ts';
-import { createKafkaClient } from './kafka-client.ts';
+import { createKafkaClient, groupId, type KafkaClientOptions, withCoordinatorCause } from './kafka-client.ts';
+import type { KafkaHealth } from './kafka-health.ts';
 import { StallDetector } from './stall-detector.ts';
 import { type RecordSink, type RecordSource, type SourceRecord, type SourceStatus, tpKey } from './types.ts';
 
-export interface KafkaSourceOptions {
-  brokers: readonly string[];
-  clientId: string;
+export interface KafkaSourceOptions extends KafkaClientOptions {
   streams: readonly StreamConfig[];
   logger: Logger;
-  connectTimeoutMs: number;
-  maxRetryMs: number;
+  /** Where failures are classified, logged once and exposed (/readyz, metrics). */
+  health?: KafkaHealth;
   now?: () => number;
   /** How often the high-water marks are probed to notice a partition that stopped advancing. */
   probeIntervalMs?: number;
   /** A partition stuck this long gets the consumer restarted (seeking back to the cache). */
   stallRestartMs?: number;
+  /**
+   * Async work a batch needs before the synchronous apply (fetching Schema Registry schemas:
+   * gateway/formats/). Must not reject.
+   */
+  prepare?: (topic: string, records: readonly SourceRecord[]) => Promise<void>;
 }
 
 /** How long the broker may hold a fetch open; also bounds how fast staleness is noticed. */
@@ -49,6 +51,8 @@ export class KafkaSource implements RecordSource {
   private stopping = false;
   private stopped: Promise<void> | null = null;
   private lastFetchAt: number | null = null;
+  /** Last fetch of the consumer itself: `connected` means this, not a login or a metadata call. */
+  private lastConsumerFetchAt: number | null = null;
   private readonly highWatermarks = new Map<string, number>();
   private readonly startOffsets = new Map<string, number>();
   private retryTimer: NodeJS.Timeout | null = null;
@@ -70,6 +74,11 @@ export class KafkaSource implements RecordSource {
     this.stallRestartMs = opts.stallRestartMs ?? 15_000;
     this.log = opts.logger.child({ component: 'kafka-source' });
     this.kafka = createKafkaClient(opts, this.log);
+    opts.health?.describe(
+      'source',
+      opts.streams.map((s) => s.topic),
+      'STREAMS',
+    );
   }
 
   async start(sink: RecordSink): Promise<void> {
@@ -80,7 +89,8 @@ export class KafkaSource implements RecordSource {
   }
 
   status(): SourceStatus {
-    const connected = this.lastFetchAt !== null && this.now() - this.lastFetchAt < 20 * MAX_WAIT_MS + 5000;
+    const at = this.lastConsumerFetchAt;
+    const connected = at !== null && this.now() - at < 20 * MAX_WAIT_MS + 5000;
     const stuck = this.stalls.stuckSince();
     const freshAsOf =
       this.lastFetchAt === null || stuck === null ? this.lastFetchAt : Math.min(this.lastFetchAt, stuck);
@@ -116,7 +126,9 @@ export class KafkaSource implements RecordSource {
   private retryLater(err: unknown, failed: Consumer | null = this.consumer): void {
     if (this.stopping || failed !== this.consumer || this.retryTimer) return;
     const delay = backoffDelay(this.attempt++, 250, this.opts.maxRetryMs);
-    this.log.warn({ err: (err as Error)?.message, delayMs: delay }, 'kafka source failed; retrying');
+    if (this.opts.health) this.opts.health.failed('source', err, { retryInMs: delay });
+    else this.log.warn({ err: (err as Error)?.message, delayMs: delay }, 'kafka source failed; retrying');
+    this.lastConsumerFetchAt = null;
     this.consumer = null;
     void disconnectWithin(failed, () => {});
     this.retryTimer = setTimeout(() => this.launch(), delay);
@@ -127,7 +139,7 @@ export class KafkaSource implements RecordSource {
     // stop() may have run while planning: a consumer created now would outlive it.
     if (this.stopping) return;
     const consumer = this.kafka.consumer({
-      groupId: `${this.opts.clientId}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`,
+      groupId: groupId(this.opts.groupPrefix ?? this.opts.clientId),
       maxWaitTimeInMs: MAX_WAIT_MS,
       allowAutoTopicCreation: false,
       // Alone in its group, a member can time out fast: after a broker restart the rejoin then
@@ -151,9 +163,13 @@ export class KafkaSource implements RecordSource {
     consumer.on(FETCH, () => {
       if (this.consumer !== consumer) return;
       this.lastFetchAt = this.now();
+      this.lastConsumerFetchAt = this.lastFetchAt;
       this.attempt = 0;
+      this.opts.health?.recovered('source');
     });
-    consumer.on(CRASH, (e) => this.retryLater(e.payload.error, consumer));
+    consumer.on(CRASH, (e) =>
+      this.retryLater(withCoordinatorCause(e.payload.error, e.payload.groupId), consumer),
+    );
     // Also fired for batches holding only transaction markers, which never reach the cache:
     // without it a partition ending with a marker would look stuck forever.
     consumer.on(START_BATCH_PROCESS, (e) => {
@@ -178,7 +194,8 @@ export class KafkaSource implements RecordSource {
           value: m.value,
           timestamp: Number(m.timestamp),
         }));
-        this.sink!.apply(batch.topic, batch.partition, records);
+        await this.opts.prepare?.(batch.topic, records);
+        if (this.consumer === consumer) this.sink!.apply(batch.topic, batch.partition, records);
       },
     });
   }
@@ -187,9 +204,8 @@ export class KafkaSource implements RecordSource {
   private async planPartitions(): Promise<void> {
     if (this.startOffsets.size > 0) return;
     const admin: Admin = this.kafka.admin();
+    // Not fresh yet: connecting (ApiVersions, a login) proves nothing about reading the topics.
     await admin.connect();
-    // The broker answers: fresh from here (the cache may turn ready before the loop ends).
-    this.lastFetchAt = this.now();
     try {
       for (const stream of this.opts.streams) {
         const offsets = await admin.fetchTopicOffsets(stream.topic);

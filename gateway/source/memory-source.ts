@@ -10,6 +10,12 @@ export interface MemoryRecord {
   timestamp?: number;
 }
 
+/** One partition: records from offset `base` on. */
+interface PartitionLog {
+  base: number;
+  records: SourceRecord[];
+}
+
 /**
  * An in-memory stand-in for Kafka behind the same interface: topics are arrays of records per
  * partition, and `produce` delivers to the sink on the next tick, as a fetch would. Used by unit
@@ -17,7 +23,9 @@ export interface MemoryRecord {
  */
 export class MemorySource implements RecordSource {
   readonly kind: 'memory' | 'demo';
-  private readonly logs = new Map<string, SourceRecord[][]>();
+  private readonly logs = new Map<string, PartitionLog[]>();
+  /** Records kept per partition (older ones are dropped, offsets go on); Infinity: all. */
+  private readonly retain: number;
   private sink: RecordSink | null = null;
   private lastFetchAt: number | null = null;
   private connected = true;
@@ -34,12 +42,18 @@ export class MemorySource implements RecordSource {
     now?: () => number;
     kind?: 'memory' | 'demo';
     /**
+     * Records kept per partition, at least this many (default: all). The embedded demo feed
+     * runs for days: it keeps a few, since nothing re-reads its log after start.
+     */
+    retain?: number;
+    /**
      * Identity of the data (RecordSink.lineage). Default `memory`: two sources fed the same
      * records hold the same data, so their ids resume on each other (as two gateways on one
      * Kafka cluster). Change it with `replaceData()`.
      */
     lineage?: string;
   }) {
+    this.retain = opts.retain ?? Number.POSITIVE_INFINITY;
     this.lineageId = opts.lineage ?? 'memory';
     this.streams = opts.streams;
     this.now = opts.now ?? Date.now;
@@ -47,7 +61,7 @@ export class MemorySource implements RecordSource {
     for (const s of opts.streams)
       this.logs.set(
         s.topic,
-        Array.from({ length: opts.partitions ?? 1 }, () => []),
+        Array.from({ length: opts.partitions ?? 1 }, () => ({ base: 0, records: [] })),
       );
   }
 
@@ -63,10 +77,10 @@ export class MemorySource implements RecordSource {
   private planTopic(sink: RecordSink, s: StreamConfig): void {
     sink.lineage(s.topic, this.lineages.get(s.topic) ?? this.lineageId);
     this.logs.get(s.topic)!.forEach((log, partition) => {
-      const high = log.length;
-      const start = s.mode === 'table' ? 0 : Math.max(0, high - s.maxItems);
+      const high = log.base + log.records.length;
+      const start = Math.max(log.base, s.mode === 'table' ? 0 : high - s.maxItems);
       sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
-      if (high > start) sink.apply(s.topic, partition, log.slice(start));
+      if (high > start) sink.apply(s.topic, partition, log.records.slice(start - log.base));
     });
   }
 
@@ -77,7 +91,10 @@ export class MemorySource implements RecordSource {
   replaceData(topic: string, lineage: string): void {
     const parts = this.logs.get(topic);
     if (!parts) throw new Error(`unknown topic ${topic}`);
-    for (const log of parts) log.length = 0;
+    for (const log of parts) {
+      log.base = 0;
+      log.records = [];
+    }
     this.pending = this.pending.filter((r) => r.topic !== topic);
     this.lineages.set(topic, lineage);
     const s = this.streams.find((x) => x.topic === topic)!;
@@ -91,7 +108,7 @@ export class MemorySource implements RecordSource {
   status(): SourceStatus {
     const hw = new Map<string, number>();
     for (const [topic, parts] of this.logs)
-      for (const [p, log] of parts.entries()) hw.set(tpKey(topic, p), log.length);
+      for (const [p, log] of parts.entries()) hw.set(tpKey(topic, p), log.base + log.records.length);
     // An in-memory log is always "fetched" up to date while connected.
     const lastFetchAt = this.connected && this.sink ? this.now() : this.lastFetchAt;
     return { connected: this.connected, lastFetchAt, highWatermarks: hw };
@@ -115,15 +132,28 @@ export class MemorySource implements RecordSource {
       const rec: SourceRecord = {
         topic,
         partition,
-        offset: log.length,
+        offset: log.base + log.records.length,
         key: r.key === undefined || r.key === null ? null : Buffer.from(r.key),
         value: r.value === null ? null : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value),
         timestamp: r.timestamp ?? this.now(),
       };
-      log.push(rec);
+      log.records.push(rec);
       this.pending.push(rec);
+      // Trimmed in halves: one splice per `retain` records, not one per record.
+      if (log.records.length >= 2 * this.retain) {
+        const drop = log.records.length - this.retain;
+        log.records.splice(0, drop);
+        log.base += drop;
+      }
     }
     this.schedule();
+  }
+
+  /** Records held in memory over every partition (bounded by `retain`). */
+  get retained(): number {
+    let n = 0;
+    for (const parts of this.logs.values()) for (const log of parts) n += log.records.length;
+    return n;
   }
 
   private schedule(): void {

@@ -10,7 +10,7 @@ import { CLIENT_ID_PARAM, parseClientId } from '../rollout/client-id.ts';
 import { checkStreamToken, watchGrant } from '../security/stream-access.ts';
 import { statusEvent } from '../source/staleness-watch.ts';
 import { encodeComment, encodeJsonEvent } from './encoder.ts';
-import { SSE_HEADER_LIST } from './headers.ts';
+import { acceptsEventStream, SSE_HEADER_LIST } from './headers.ts';
 import { SseHub } from './hub.ts';
 import { Subscriber, type SubscriberHooks } from './subscriber.ts';
 import { EDGE_HEADER, edgeFailsOver, wantsEventStream } from './wait-answer.ts';
@@ -38,6 +38,11 @@ export async function serveStream(
   /** More response headers (security, CORS) as a flat `[name, value, ...]` list. */
   headers: readonly string[] = [],
 ): Promise<void> {
+  if (!acceptsEventStream(header(req, 'accept')))
+    throw new GatewayError(
+      'NOT_ACCEPTABLE',
+      'this route only serves text/event-stream; poll /v1/snapshot for JSON',
+    );
   if (ctx.state.draining)
     throw new GatewayError('SHUTTING_DOWN', undefined, {
       retryAfterSeconds: jitteredSeconds(1, ctx.random),

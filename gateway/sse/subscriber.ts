@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Selection } from '../cache/selection.ts';
 import type { ErrorCode } from '../errors.ts';
+import { streamEnded, streamStarted } from '../http/connection-guard.ts';
 import { encodeJsonEvent } from './encoder.ts';
 import type { SharedChunk } from './shared-chunk.ts';
 import { GATEWAY_ERROR_EVENT } from './wait-answer.ts';
@@ -50,6 +51,12 @@ export class Subscriber {
    */
   readonly conn: Socket | null;
   counted = false;
+  /**
+   * The socket the request came on. The stream lives exactly as long as it: a response queued
+   * behind another one on a pipelined connection has no socket of its own yet and never gets a
+   * `close` event, but its request's socket does (gateway/http/connection-guard.ts).
+   */
+  private readonly wire: Socket;
   /** Made on the first pause: an idle stream carries neither the listener nor the function. */
   private onDrain: (() => void) | null = null;
   private readonly onClose: () => void;
@@ -65,7 +72,9 @@ export class Subscriber {
     readonly clientId: string | null = null,
   ) {
     this.onClose = Subscriber.listener(this, 'close');
-    res.on('close', this.onClose);
+    this.wire = res.req.socket;
+    this.wire.on('close', this.onClose);
+    streamStarted(this.wire);
     // Not for HEAD (no body may follow) nor a response not yet on its socket (pipelining).
     const sock = res.headersSent && res.req?.method !== 'HEAD' ? res.socket : null;
     this.socket = sock && !sock.destroyed ? sock : null;
@@ -140,6 +149,9 @@ export class Subscriber {
     this.closed = true;
     this.pending = null;
     if (this.onDrain) this.drainSource.off('drain', this.onDrain);
+    // The connection outlives the stream (keep-alive): it stops being a stream's.
+    this.wire.off('close', this.onClose);
+    streamEnded(this.wire);
     this.res.end(finalChunk);
     // A client that never reads would keep the socket (and its buffer) forever: cut it, unless
     // everything (the final event included) reached the kernel by then ('finish').
@@ -195,6 +207,7 @@ export class Subscriber {
     this.closed = true;
     this.pending = null;
     if (this.onDrain) this.drainSource.off('drain', this.onDrain);
+    streamEnded(this.wire);
     this.hooks.onClose(this);
   }
 }

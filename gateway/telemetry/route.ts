@@ -1,7 +1,9 @@
-import express, { type ErrorRequestHandler, type Router } from 'express';
+import type { ErrorRequestHandler, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
+import { jsonBody } from '../http/json-body.ts';
 import { clientIp } from '../http/request-utils.ts';
+import { gatewayRouter } from '../http/router.ts';
 import { SampleBudget } from './budget.ts';
 import { clipSample, MAX_REPORT_BYTES, parseReport } from './report.ts';
 
@@ -16,13 +18,13 @@ const DEFAULT_BUDGET = { perKeyRate: 50, perKeyBurst: 1000, globalRate: 5000, gl
  * `text/plain` bodies are accepted too, for `navigator.sendBeacon` on page exit.
  */
 export function telemetryRouter(ctx: GatewayContext, budget?: SampleBudget): Router {
-  const router = express.Router();
+  const router = gatewayRouter();
   const { metrics } = ctx;
   const samples = budget ?? new SampleBudget({ ...DEFAULT_BUDGET, now: ctx.now });
 
   router.post(
     '/v1/telemetry',
-    express.json({ limit: MAX_REPORT_BYTES, type: ['application/json', 'text/plain'], strict: false }),
+    ...jsonBody({ limit: MAX_REPORT_BYTES, type: ['application/json', 'text/plain'], strict: false }),
     (req, res, next) => {
       const parsed = parseReport(req.body);
       if (!parsed.ok) {

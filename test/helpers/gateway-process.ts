@@ -26,6 +26,8 @@ export interface GatewayProcessOptions {
   args?: string[];
   /** Label used in error messages. */
   name?: string;
+  /** Variables of this process's environment the child must not inherit (e.g. KAFKA_BROKERS). */
+  unsetEnv?: string[];
 }
 
 export interface ExitInfo {
@@ -188,6 +190,7 @@ export class GatewayProcess {
       PORT: String(this.port),
     };
     delete env.NODE_TEST_CONTEXT; // the child is a gateway, not a test file
+    for (const name of this.opts.unsetEnv ?? []) if (!(name in this.opts.env)) delete env[name];
     this.output = '';
     const child = spawn(
       process.execPath,

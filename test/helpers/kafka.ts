@@ -7,9 +7,11 @@
  * in an `after` hook, so the test process can exit.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
+import kafkajs, {
   type Admin,
   type ISocketFactory,
   Kafka,
@@ -18,7 +20,8 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
-import { startBroker, stopBroker } from '../../scripts/kafka.ts';
+import { setScramPassword, startBroker, stopBroker } from '../../scripts/kafka.ts';
+import type { BrokerSecurity } from '../../scripts/kafka-security.ts';
 
 /** One message for {@link produce}; `timestamp` is in epoch milliseconds. */
 export interface TestMessage {
@@ -166,7 +169,9 @@ export async function createTopic(
         configEntries: opts.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
       },
     ],
-    waitForLeaders: true,
+    // kafkajs' own wait gives up at once on UNKNOWN_TOPIC_OR_PARTITION, which a loaded broker
+    // answers for a moment after creating the topic: waitForLeaders below retries it.
+    waitForLeaders: false,
   });
   if (!created) throw new Error(`Topic ${topic} already exists`);
   await waitForLeaders(a, topic, partitions);
@@ -239,4 +244,85 @@ export async function restartBroker(opts: { downMs?: number } = {}): Promise<voi
   await stopTestBroker();
   if (opts.downMs) await sleep(opts.downMs);
   await startTestBroker();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The secure listeners of the test broker (scripts/kafka-security.ts): SASL_SSL, SASL_PLAINTEXT,
+// mTLS SSL and an expired-certificate listener, with ACLs enforced by StandardAuthorizer.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Certificates, users and bootstrap strings of the secure listeners, from `KAFKA_SECURITY_FILE`
+ * (set by `npm test`), else `<SWITCHYARD_KAFKA_STATE>/security.json`.
+ */
+export function brokerSecurity(): BrokerSecurity {
+  const path = process.env.KAFKA_SECURITY_FILE || join(testStateDir(), 'security.json');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as BrokerSecurity;
+  } catch (err) {
+    throw new Error(
+      `No secure listeners (${(err as Error).message}): ${HOW_TO_RUN}; a state dir formatted before they existed needs \`npm run kafka -- destroy\``,
+    );
+  }
+}
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+
+/** What one feature of the gateway may do, as docs/kafka.md grants it. */
+export interface TestGrant {
+  /** Topics to Describe and Read (the streams, the rollout topic). */
+  read?: readonly string[];
+  /** Topics to Describe and Write (the dead-letter topic, the rollout topic when publishing). */
+  write?: readonly string[];
+  /** Consumer group id prefix to Read (KAFKA_GROUP_PREFIX; group ids are `<prefix>.<...>`). */
+  groupPrefix?: string;
+}
+
+/**
+ * Creates ALLOW ACLs for `principal` (e.g. `User:reader`) through the PLAINTEXT listener (a super
+ * user), exactly the ones docs/kafka.md lists: Describe+Read per read topic, Describe+Write per
+ * write topic, Read on groups with the prefix. The broker applies them within moments.
+ */
+export async function grantAcls(principal: string, grant: TestGrant): Promise<void> {
+  const a = await admin.get();
+  const acl = (
+    resourceType: number,
+    resourceName: string,
+    operation: number,
+    pattern: number = ResourcePatternTypes.LITERAL,
+  ) => ({
+    resourceType,
+    resourceName,
+    resourcePatternType: pattern,
+    principal,
+    host: '*',
+    operation,
+    permissionType: AclPermissionTypes.ALLOW,
+  });
+  const acls = [
+    ...(grant.read ?? []).flatMap((t) => [
+      acl(AclResourceTypes.TOPIC, t, AclOperationTypes.DESCRIBE),
+      acl(AclResourceTypes.TOPIC, t, AclOperationTypes.READ),
+    ]),
+    ...(grant.write ?? []).flatMap((t) => [
+      acl(AclResourceTypes.TOPIC, t, AclOperationTypes.DESCRIBE),
+      acl(AclResourceTypes.TOPIC, t, AclOperationTypes.WRITE),
+    ]),
+    ...(grant.groupPrefix
+      ? [
+          acl(
+            AclResourceTypes.GROUP,
+            `${grant.groupPrefix}.`,
+            AclOperationTypes.READ,
+            ResourcePatternTypes.PREFIXED,
+          ),
+        ]
+      : []),
+  ];
+  if (acls.length > 0) await a.createAcls({ acl: acls as never });
+}
+
+/** Sets (or creates) a SCRAM user's password on the broker of this test run (kafka-configs). */
+export async function setTestScramPassword(user: string, password: string): Promise<void> {
+  await setScramPassword(testStateDir(), user, password);
 }

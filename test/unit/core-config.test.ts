@@ -1,6 +1,8 @@
 /** Configuration: validated once, every problem named by its variable, CLI flags win over env. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, DEMO_STREAMS, loadConfig } from '../../gateway/config/load.ts';
 import { envSchema } from '../../gateway/config/schema.ts';
@@ -65,7 +67,8 @@ describe('loadConfig', () => {
     ['PORT', '80.5'],
     ['LOG_LEVEL', 'loud'],
     ['KAFKA_BROKERS', 'localhost'],
-    ['KAFKA_BROKERS', 'a:1, b:2'],
+    ['KAFKA_BROKERS', 'a:1 b:2'],
+    ['KAFKA_BROKERS', 'https://a:9092'],
     ['KAFKA_CLIENT_ID', 'x'.repeat(101)],
     ['KAFKA_CONNECT_TIMEOUT_MS', '5'],
     ['KAFKA_MAX_RETRY_MS', 'soon'],
@@ -186,6 +189,62 @@ describe('loadConfig', () => {
     );
     assert.ok(problemsOf({}, ['--prot', '80']).some((p) => p.startsWith('--prot: unknown flag')));
     assert.ok(problemsOf({}, ['8080']).some((p) => p.startsWith('8080: unexpected argument')));
+  });
+
+  test('Schema Registry: required by registry-format streams; auth from a file; mistakes named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-config-'));
+    try {
+      const streams = JSON.stringify([
+        { name: 'trades', mode: 'table', topic: 't', format: 'avro' },
+        { name: 'quotes', mode: 'feed', topic: 'q', keyFormat: 'protobuf' },
+        { name: 'plain', mode: 'feed', topic: 'p' },
+      ]);
+      assert.deepEqual(problemsOf({ STREAMS: streams }), [
+        'SCHEMA_REGISTRY_URL: required by stream(s) trades, quotes (format or keyFormat other than json/string)',
+      ]);
+      const plain = loadConfig({ STREAMS: 'p:feed:p' });
+      assert.equal(plain.schemaRegistry, null);
+      assert.equal(plain.streams[0]?.format, 'json');
+      assert.equal(plain.streams[0]?.keyFormat, 'string');
+
+      writeFileSync(join(dir, 'password'), 'file-secret-value\n');
+      writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const c = loadConfig({
+        STREAMS: streams,
+        SCHEMA_REGISTRY_URL: 'https://registry.internal:8081',
+        SCHEMA_REGISTRY_USERNAME: 'gateway',
+        SCHEMA_REGISTRY_PASSWORD_FILE: join(dir, 'password'),
+        SCHEMA_REGISTRY_CA_FILE: join(dir, 'ca.pem'),
+      });
+      assert.deepEqual(c.schemaRegistry, {
+        url: 'https://registry.internal:8081',
+        username: 'gateway',
+        password: 'file-secret-value',
+        ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+        timeoutMs: 5000,
+      });
+
+      const problems = problemsOf({
+        STREAMS: streams,
+        SCHEMA_REGISTRY_URL: 'http://registry:8081',
+        SCHEMA_REGISTRY_PASSWORD: 'inline-secret-value',
+        SCHEMA_REGISTRY_PASSWORD_FILE: join(dir, 'missing'),
+        SCHEMA_REGISTRY_CA_FILE: join(dir, 'password'),
+      });
+      assert.deepEqual(problems, [
+        'SCHEMA_REGISTRY_PASSWORD_FILE: set either it or SCHEMA_REGISTRY_PASSWORD, not both',
+        'SCHEMA_REGISTRY_PASSWORD_FILE: cannot read it (ENOENT)',
+        'SCHEMA_REGISTRY_USERNAME: basic auth needs both a username and a password (or _FILE)',
+        'SCHEMA_REGISTRY_CA_FILE: expected PEM certificates (-----BEGIN CERTIFICATE-----)',
+        'SCHEMA_REGISTRY_CA_FILE: only used with an https SCHEMA_REGISTRY_URL',
+      ]);
+      assert.ok(!problems.join('\n').includes('secret-value'), 'secrets are not echoed');
+      const bad = problemsOf({ SCHEMA_REGISTRY_URL: 'ftp://x', SCHEMA_REGISTRY_PASSWORD: 'short-secret' });
+      assert.ok(bad.some((p) => p.startsWith('SCHEMA_REGISTRY_URL: expected an http(s) URL')));
+      assert.ok(!bad.join('\n').includes('short-secret'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('docs/configuration.md documents every variable of the schema with its flag', () => {

@@ -60,6 +60,8 @@ class RecordingResponse extends EventEmitter {
   headersSent = false;
   writableLength = 0;
   socket = null;
+  /** The request's socket: a Subscriber lives as long as it. */
+  req = { socket: new EventEmitter() };
   write(chunk: string): boolean {
     this.text += chunk;
     return true;

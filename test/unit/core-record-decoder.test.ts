@@ -47,6 +47,22 @@ describe('decodeRecord', () => {
       assert.equal(rejected(decodeRecord(table(), rec('k', bad))), 'invalid_json', bad);
   });
 
+  test('a value that is not valid UTF-8 is rejected as invalid JSON, not served as U+FFFD', () => {
+    // "{"a":"x\xFFy"}": a stray byte inside a string; and a truncated 3-byte sequence.
+    const stray = Buffer.concat([Buffer.from('{"a":"x'), Buffer.from([0xff]), Buffer.from('y"}')]);
+    const truncated = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe0, 0xa4]), Buffer.from('"}')]);
+    for (const bad of [stray, truncated]) {
+      const r = decodeRecord(table(), rec('k', bad));
+      assert.equal(rejected(r), 'invalid_json');
+      assert.match((r as { detail: string }).detail, /UTF-8/);
+    }
+    // Real multi-byte text and an escaped U+FFFD are fine.
+    assert.equal(
+      accepted(decodeRecord(table(), rec('k', '{"a":"Zürich \\uFFFD ✓"}'))).valueJson,
+      '{"a":"Zürich � ✓"}',
+    );
+  });
+
   test('too large (key + value) is rejected before parsing', () => {
     const s = table({ maxRecordBytes: 100 });
     assert.equal(rejected(decodeRecord(s, rec('k', `"${'x'.repeat(200)}"`))), 'too_large');

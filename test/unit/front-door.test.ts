@@ -39,16 +39,21 @@ describe('front door', () => {
     assert.equal('app' in sub.res.req, false, 'no express request properties');
   });
 
-  test('paths match as express matched them: any case, optional trailing slash', async (t) => {
+  test('paths have one spelling, as the edge matches them: other cases and a trailing slash are 404', async (t) => {
     const g = await startSecureGateway(t, { env: OPEN });
-    for (const path of ['/v1/snapshot', '/V1/Snapshot', '/v1/snapshot/', '/v1/snapshot?streams=orders']) {
+    for (const path of ['/v1/snapshot', '/v1/snapshot?streams=orders']) {
       const r = await send(`${g.url}${path}`);
       assert.equal(r.status, 200, path);
       assert.equal(typeof r.json?.position, 'string', path);
     }
-    const s = await send(`${g.url}/v1/STREAM/`, { headersOnly: true });
+    const s = await send(`${g.url}/v1/stream`, { headersOnly: true });
     assert.equal(s.status, 200);
     assert.match(String(s.headers['content-type']), /^text\/event-stream/);
+    for (const path of ['/V1/Snapshot', '/v1/snapshot/', '/v1/STREAM/', '/v1/stream/', '/V1/stream']) {
+      const r = await send(`${g.url}${path}`);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.json?.error?.code, 'NOT_FOUND', path);
+    }
     // Not the hot paths: express answers, with the catalogue's 404.
     for (const path of ['/v1/snapshots', '/v1/stream/x', '/v1//snapshot']) {
       const r = await send(`${g.url}${path}`);

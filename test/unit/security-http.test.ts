@@ -260,7 +260,7 @@ describe('per-IP request rate limit', () => {
     const limited = await from('127.0.0.2');
     assertCatalogueError(limited, 429, 'RATE_LIMITED');
     assert.equal(limited.headers['retry-after'], '2', 'base 1 s spread by the injected random (x1.5)');
-    // Admin and legacy routes share the address's bucket; probes, metrics and streams are exempt.
+    // Admin, legacy routes and /metrics share the address's bucket; probes and streams are exempt.
     assertCatalogueError(
       await from('127.0.0.2', '/v1/admin/rollout', { authorization: `Bearer ${ADMIN}` }),
       429,
@@ -269,7 +269,7 @@ describe('per-IP request rate limit', () => {
     assert.equal((await from('127.0.0.2', '/v1/transport')).status, 429);
     assert.equal((await from('127.0.0.2', '/healthz')).status, 200);
     assert.equal((await from('127.0.0.2', '/readyz')).status, 200);
-    assert.equal((await from('127.0.0.2', '/metrics')).status, 200);
+    assert.equal((await from('127.0.0.2', '/metrics')).status, 429);
     const stream = await send(`${g.url}/v1/stream`, { localAddress: '127.0.0.2', headersOnly: true });
     assert.equal(stream.status, 200);
     // Another address is unaffected.
@@ -279,7 +279,8 @@ describe('per-IP request rate limit', () => {
     assert.equal((await from('127.0.0.2')).status, 200);
     assert.equal((await from('127.0.0.2')).status, 429);
     const metrics = await send(`${g.url}/metrics`);
-    assert.match(metrics.text, /switchyard_rate_limited_total 4/);
+    // Four polls and the scrape above.
+    assert.match(metrics.text, /switchyard_rate_limited_total 5/);
   });
 
   test('Retry-After is spread over [wait, 2 x wait) by the random source', async (t) => {

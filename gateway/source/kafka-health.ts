@@ -1,0 +1,155 @@
+import { Counter, Gauge } from 'prom-client';
+import type { KafkaConnectionConfig } from '../config/kafka-config.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+import {
+  classifyKafkaError,
+  type FailureContext,
+  KAFKA_FAILURE_REASONS,
+  type KafkaFailure,
+  type KafkaFailureReason,
+} from './kafka-failure.ts';
+
+/** The parts of the gateway that talk to Kafka, each with its own client. */
+export type KafkaComponent = 'source' | 'rollout' | 'dlq';
+
+/** A failure in force: what `/readyz` shows under `kafka`. */
+export interface KafkaProblem extends KafkaFailure {
+  component: KafkaComponent;
+  /** Epoch ms of the first failure with this reason. */
+  since: number;
+  /** Failures with this reason in a row. */
+  count: number;
+}
+
+/** A still-failing component is logged again at warn this often (in between: debug). */
+const REMIND_MS = 5 * 60_000;
+
+const byMetrics = new WeakMap<
+  GatewayMetrics,
+  { failures: Counter<'component' | 'reason'>; problem: Gauge<'component' | 'reason'> }
+>();
+
+function kafkaMetrics(metrics: GatewayMetrics) {
+  let m = byMetrics.get(metrics);
+  if (m) return m;
+  const registers = [metrics.registry];
+  m = {
+    failures: new Counter({
+      name: 'switchyard_kafka_failures_total',
+      help: 'Failed Kafka attempts (connect, login, read, write) by component and reason (docs/kafka.md).',
+      labelNames: ['component', 'reason'],
+      registers,
+    }),
+    problem: new Gauge({
+      name: 'switchyard_kafka_problem',
+      help: '1 for the failure reason a Kafka component is in now (no series at 1: all is well).',
+      labelNames: ['component', 'reason'],
+      registers,
+    }),
+  };
+  byMetrics.set(metrics, m);
+  return m;
+}
+
+/**
+ * The Kafka connection health of one gateway: each component reports its failures and its
+ * recoveries here. A failure is classified (kafka-failure.ts), logged once at warn when its
+ * reason changes (with the cause and the setting to check; repeats at debug, with a reminder every
+ * 5 min), counted in `switchyard_kafka_failures_total{component,reason}` and held as the
+ * component's problem (`switchyard_kafka_problem`, `/readyz`) until the component succeeds again.
+ */
+export class KafkaHealth {
+  private readonly current = new Map<KafkaComponent, KafkaProblem & { loggedAt: number }>();
+  private readonly contexts = new Map<KafkaComponent, FailureContext>();
+  private readonly metrics: ReturnType<typeof kafkaMetrics> | null;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly kafka: Pick<KafkaConnectionConfig, 'tls' | 'sasl' | 'groupPrefix'>,
+    deps: { logger: Logger; metrics?: GatewayMetrics; now?: () => number },
+  ) {
+    this.log = deps.logger.child({ component: 'kafka' });
+    this.metrics = deps.metrics ? kafkaMetrics(deps.metrics) : null;
+    this.now = deps.now ?? Date.now;
+    if (kafka.tls && !kafka.tls.checkHostname)
+      this.log.warn(
+        'KAFKA_TLS_CHECK_HOSTNAME=false: broker certificates are not checked against their host names (test clusters only)',
+      );
+  }
+
+  private readonly now: () => number;
+
+  /** Says which topics a component uses and where they are configured, for its failure messages. */
+  describe(component: KafkaComponent, topics: readonly string[], topicSetting: string): void {
+    this.contexts.set(component, {
+      tls: this.kafka.tls !== null,
+      sasl: this.kafka.sasl?.mechanism ?? null,
+      groupPrefix: this.kafka.groupPrefix,
+      topics,
+      topicSetting,
+    });
+  }
+
+  /** Reports a failed attempt; returns its classification. */
+  failed(component: KafkaComponent, err: unknown, extra: { retryInMs?: number } = {}): KafkaFailure {
+    const ctx = this.contexts.get(component) ?? {
+      tls: this.kafka.tls !== null,
+      sasl: this.kafka.sasl?.mechanism ?? null,
+      groupPrefix: this.kafka.groupPrefix,
+      topics: [],
+      topicSetting: 'the topic settings',
+    };
+    const f = classifyKafkaError(err, ctx);
+    const now = this.now();
+    const prev = this.current.get(component);
+    const same = prev?.reason === f.reason;
+    const problem = {
+      ...f,
+      component,
+      since: same ? prev.since : now,
+      count: same ? prev.count + 1 : 1,
+      loggedAt: same ? prev.loggedAt : now,
+    };
+    this.metrics?.failures.inc({ component, reason: f.reason });
+    if (prev && !same) this.metrics?.problem.remove({ component, reason: prev.reason });
+    this.metrics?.problem.set({ component, reason: f.reason }, 1);
+    const fields = { kafkaComponent: component, reason: f.reason, check: f.check, err: f.detail, ...extra };
+    if (!same || now - problem.loggedAt >= REMIND_MS) {
+      problem.loggedAt = now;
+      this.log.warn(
+        { ...fields, failingForMs: now - problem.since },
+        `kafka ${component}: ${f.cause}; check ${f.check}`,
+      );
+    } else this.log.debug(fields, `kafka ${component}: still failing (${f.reason})`);
+    this.current.set(component, problem);
+    return f;
+  }
+
+  /** Reports a success: the component's problem, if any, is over. */
+  recovered(component: KafkaComponent): void {
+    const prev = this.current.get(component);
+    if (!prev) return;
+    this.current.delete(component);
+    this.metrics?.problem.remove({ component, reason: prev.reason });
+    this.log.info(
+      { kafkaComponent: component, reason: prev.reason, failedForMs: this.now() - prev.since },
+      `kafka ${component}: working again`,
+    );
+  }
+
+  /** The problem of a component, if it is failing now. */
+  problem(component: KafkaComponent): KafkaProblem | null {
+    const p = this.current.get(component);
+    if (!p) return null;
+    const { loggedAt: _, ...rest } = p;
+    return rest;
+  }
+
+  /** Every component failing now, source first. */
+  problems(): KafkaProblem[] {
+    return (['source', 'rollout', 'dlq'] as const).flatMap((c) => this.problem(c) ?? []);
+  }
+}
+
+export { KAFKA_FAILURE_REASONS, type KafkaFailureReason };
