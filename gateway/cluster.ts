@@ -1,5 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config/load.ts';
+import { servePrimary } from './fleet/cluster-ipc.ts';
+import { WORKER_INDEX_ENV } from './fleet/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 
 /** After the drain window, workers still running get this long before SIGKILL. */
@@ -19,23 +21,38 @@ export function isClusterPrimary(config: Config): boolean {
  * any of them can serve any client and resume any event id. The primary holds no gateway and
  * serves nothing itself. It respawns a worker that dies unexpectedly (with backoff if it keeps
  * dying), forwards SIGTERM/SIGINT to every worker, and exits once all of them have, SIGKILLing
- * stragglers after the drain window plus a grace period.
+ * stragglers after the drain window plus a grace period. It also relays the embedded demo's
+ * fleet state between workers and sums their figures for /metrics (gateway/fleet/cluster-ipc.ts).
  */
 export function runPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): void {
   const log = logger.child({ component: 'cluster' });
   let stopping = false;
   let crashes = 0;
   const startedAt = new Map<Worker, number>();
+  // Each worker keeps its index (1..N) across respawns: it names the worker in the fleet view.
+  const indexOf = new Map<Worker, number>();
 
-  const fork = (): void => {
+  const fork = (index: number): void => {
     if (stopping) return;
-    const w = cluster.fork();
+    const w = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
     startedAt.set(w, Date.now());
+    indexOf.set(w, index);
   };
+
+  // The demo's control log and the instance's figures live here (gateway/fleet/cluster-ipc.ts).
+  servePrimary();
 
   cluster.on('exit', (w, code, signal) => {
     const lived = Date.now() - (startedAt.get(w) ?? 0);
+    const index = indexOf.get(w) ?? 1;
     startedAt.delete(w);
+    indexOf.delete(w);
+    // A setting to fix (port in use...): the worker said why in one line; respawning cannot help.
+    if (!stopping && code === 2) {
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exit(2);
+    }
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         log.info('all workers exited');
@@ -46,7 +63,7 @@ export function runPrimary(config: Config, logger: Logger = createLogger(config.
     crashes = lived < STABLE_AFTER_MS ? crashes + 1 : 0;
     const delay = crashes === 0 ? 0 : Math.min(MAX_RESPAWN_DELAY_MS, 500 * 2 ** (crashes - 1));
     log.error({ pid: w.process.pid, code, signal, delayMs: delay }, 'worker died; starting another');
-    setTimeout(fork, delay);
+    setTimeout(() => fork(index), delay);
   });
 
   const stop = (signal: NodeJS.Signals): void => {
@@ -65,5 +82,5 @@ export function runPrimary(config: Config, logger: Logger = createLogger(config.
   process.on('SIGINT', () => stop('SIGINT'));
 
   log.info({ workers: config.workers, port: config.port }, 'starting workers');
-  for (let i = 0; i < config.workers; i++) fork();
+  for (let i = 1; i <= config.workers; i++) fork(i);
 }

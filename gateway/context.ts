@@ -2,6 +2,8 @@ import type { LegacyAdapter } from '../legacy-adapter/adapter.ts';
 import type { SelectionRegistry } from './cache/selection.ts';
 import type { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { Config } from './config/load.ts';
+import type { FleetFigures } from './fleet/index.ts';
+import type { FleetState } from './fleet/state.ts';
 import type { Logger } from './observability/logger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { PollObserver } from './observability/poll-observer.ts';
@@ -33,6 +35,10 @@ export interface GatewayContext {
   readonly rollout: RolloutService;
   /** Legacy routes (proxy / shadow / serve) and their admin state (legacy-adapter/). */
   readonly legacy: LegacyAdapter;
+  /** Admin state shared by every worker of every instance (gateway/fleet/). */
+  readonly fleet: FleetState;
+  /** /metrics and /v1/stats/latency over every worker of this instance. */
+  readonly figures: FleetFigures;
   /** Kafka failures in force, per component (null without Kafka): /readyz, logs, metrics. */
   readonly kafkaHealth: KafkaHealth | null;
   readonly state: LifecycleState;

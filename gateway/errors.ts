@@ -42,6 +42,10 @@ export const ERROR_CATALOGUE = {
     status: 503,
     message: 'The control topic could not be written; nothing changed. Retry later.',
   },
+  VERSION_CONFLICT: {
+    status: 409,
+    message: 'The admin state changed since the version given; read it again and retry.',
+  },
   INTERNAL: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -5,6 +5,8 @@ import { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { CacheObserver } from './cache/types.ts';
 import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
+import type { ControlLog } from './fleet/control-log.ts';
+import { createFleetState, FleetFigures } from './fleet/index.ts';
 import { createSchemaFormats } from './formats/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
@@ -12,7 +14,6 @@ import { PollObserver } from './observability/poll-observer.ts';
 import { stopOverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
 import { createRollout } from './rollout/create.ts';
-import type { RolloutStore } from './rollout/store.ts';
 import {
   attachDeadLetters,
   createDeadLetters,
@@ -23,7 +24,7 @@ import { recordValidators } from './security/record-schema.ts';
 import { DemoSource } from './source/demo-source.ts';
 import { KafkaHealth } from './source/kafka-health.ts';
 import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
-import { startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
+import { staleStreams, startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
 import { SseHub } from './sse/hub.ts';
@@ -35,8 +36,8 @@ export interface GatewayOverrides {
   now?: () => number;
   random?: () => number;
   metrics?: GatewayMetrics;
-  /** Where rollout rules live; default: the Kafka control topic when Kafka is configured, else memory. */
-  rolloutStore?: RolloutStore;
+  /** Where fleet state travels; default: the Kafka control topic, else the cluster primary, else memory. */
+  controlLog?: ControlLog;
   /** Legacy contract registry (default: compat/contracts); tests add deliberately broken ones. */
   legacyContracts?: Readonly<Record<string, LegacyContract>>;
   /** The legacy backend's URL when only known at start (the demo's backend on port 0). */
@@ -79,6 +80,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
         metrics.deliveryLatency.observe({ transport: 'sse' }, Math.max(0, t - u.createdAt) / 1000);
     },
   });
+  const fleet = createFleetState(config, { logger, now, log: overrides.controlLog, kafkaHealth });
   const ctx: GatewayContext = {
     config,
     cache,
@@ -94,14 +96,9 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
-    rollout: createRollout(config, {
-      hub,
-      metrics,
-      logger,
-      now,
-      store: overrides.rolloutStore,
-      kafkaHealth: kafkaHealth ?? undefined,
-    }),
+    rollout: createRollout(config, { hub, metrics, logger, now, store: fleet }),
+    fleet,
+    figures: new FleetFigures(metrics, now),
     kafkaHealth,
     legacy: new LegacyAdapter({
       config,
@@ -121,7 +118,10 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
       return { stale: since === null || since > config.staleAfterMs, sinceFetchMs: since };
     },
   };
+  // Route modes and sample rates are fleet state: every process applies each new version.
+  fleet.onRoutes((s) => ctx.legacy.applyDesired(s));
   registerScrapeGauges(ctx);
+  logReplacedData(ctx);
   attachDeadLetters(ctx, deadLetters);
   return ctx;
 }
@@ -129,6 +129,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
 /** Starts the source (and the TTL sweeper). Listening is the caller's job (main.ts or a test). */
 export async function startGateway(ctx: GatewayContext): Promise<void> {
   ctx.rollout.start();
+  ctx.figures.start();
   await ctx.source.start(ctx.cache);
   startStalenessWatch(ctx);
   const ttls = ctx.config.streams.filter((s) => s.mode === 'table' && s.ttlMs > 0).map((s) => s.ttlMs);
@@ -152,6 +153,7 @@ export async function stopGateway(ctx: GatewayContext): Promise<void> {
   stopOverloadGuard(ctx);
   ctx.hub.close();
   ctx.legacy.close();
+  ctx.figures.stop();
   await Promise.all([ctx.source.stop(), ctx.rollout.stop()]);
   await stopDeadLetters(ctx);
 }
@@ -199,6 +201,24 @@ function cacheObserver(
   };
 }
 
+/**
+ * A stream whose topic was re-created drops its data and history and reads it again; the hub ends
+ * every open stream showing it (`gateway-error` DATA_REPLACED + `retry:`), and their clients
+ * come back with an id of the old lineage and get a resync (reason `lineage`). Logged here.
+ */
+function logReplacedData(ctx: GatewayContext): void {
+  ctx.cache.onReplaced({
+    before: (stream) => {
+      const subs = [...ctx.hub.subscribers()].filter((sub) => sub.selection.includes(stream));
+      ctx.logger.warn(
+        { stream: stream.name, topic: stream.topic, streams: subs.length },
+        'stream data replaced (topic re-created): reading it again; its clients resync',
+      );
+    },
+    after: () => {},
+  });
+}
+
 /** Gauges computed at scrape time from live state (no bookkeeping on the hot path). */
 function registerScrapeGauges(ctx: GatewayContext): void {
   const { metrics: m, hub, cache, source } = ctx;
@@ -215,6 +235,12 @@ function registerScrapeGauges(ctx: GatewayContext): void {
         lag += Math.max(0, (hw.get(tpKey(s.topic, p)) ?? o) - o);
       });
       m.consumerLag.set({ stream: s.name }, lag);
+    }
+    m.streamStale.reset();
+    const troubled = new Map(staleStreams(ctx).map((s) => [s.stream, s.reason]));
+    for (const s of cache.streams.values()) {
+      const reason = troubled.get(s.name);
+      m.streamStale.set({ stream: s.name, reason: reason ?? 'none' }, reason === undefined ? 0 : 1);
     }
   });
 }

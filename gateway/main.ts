@@ -8,6 +8,9 @@ import { shutdown } from './lifecycle.ts';
 import { createLogger } from './observability/logger.ts';
 import { hardenServer } from './security/index.ts';
 
+/** Exit code of a start-up failure fixed by a setting (bad config, port in use): not respawned. */
+const EXIT_CONFIG = 2;
+
 /**
  * The process: reads and validates config, builds the gateway, listens, and owns signals.
  * Everything else is built by createGateway()/createApp() and can run without this file.
@@ -19,7 +22,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee docs/configuration.md.\n`);
-      process.exit(2);
+      process.exit(EXIT_CONFIG);
     }
     throw err;
   }
@@ -31,7 +34,9 @@ async function main(): Promise<void> {
   // `npm start` without LEGACY_URL: the reference legacy backend runs in-process, fed by the same
   // demo feed as the cache (legacy-adapter/demo-backend.ts), so proxy/shadow/serve show one dataset.
   const legacyDemo = config.legacy.demoBackend
-    ? await startDemoLegacyBackend(config, createLogger(config.logLevel))
+    ? await startDemoLegacyBackend(config, createLogger(config.logLevel)).catch((err: unknown) => {
+        throw startupError(err, 'LEGACY_DEMO_PORT', config.legacy.demoBackend?.port);
+      })
     : null;
   const ctx = createGateway(
     config,
@@ -49,14 +54,17 @@ async function main(): Promise<void> {
 
   await startGateway(ctx);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(startupError(err, 'PORT', config.port)));
     server.listen(config.port, config.host, resolve);
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   ctx.logger.info({ port, source: ctx.source.kind }, 'listening');
-  if (process.stdout.isTTY || process.env.SWITCHYARD_PRINT_URLS === '1') {
+  if (config.legacy.demoNote) ctx.logger.warn(config.legacy.demoNote);
+  // One banner per instance: with WORKERS > 1, the first worker prints it.
+  const firstWorker = ctx.fleet.identity.worker <= 1;
+  if (firstWorker && (process.stdout.isTTY || process.env.SWITCHYARD_PRINT_URLS === '1')) {
     process.stdout.write(
       [
         '',
@@ -88,7 +96,29 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** A start-up failure an operator fixes with a setting: one line, exit 2 (no stack). */
+class StartupError extends Error {}
+
+function startupError(err: unknown, setting: string, port: number | undefined): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE')
+    return new StartupError(
+      `${setting}=${port}: the port is already in use; stop what uses it or set ${setting} to a free port`,
+    );
+  if (code === 'EACCES')
+    return new StartupError(
+      `${setting}=${port}: not allowed to listen on this port; set ${setting} to a port above 1023`,
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new StartupError(`HOST: no such local address to listen on for ${setting}=${port}`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 main().catch((err: unknown) => {
+  if (err instanceof StartupError) {
+    process.stderr.write(`switchyard failed to start: ${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
   process.stderr.write(`switchyard failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import type { LegacyContract } from '../compat/contracts/types.ts';
 import type { Config } from '../gateway/config/load.ts';
 import type { GatewayContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
+import type { RouteSetting, RoutesDocument, RoutesState } from '../gateway/fleet/state.ts';
 import { tagEndpoint } from '../gateway/observability/http-metrics.ts';
 import type { Logger } from '../gateway/observability/logger.ts';
 import type { GatewayMetrics } from '../gateway/observability/metrics.ts';
@@ -142,6 +143,7 @@ export class LegacyAdapter {
   private readonly host: () => LegacyHost;
   /** Comparisons allowed per second, all routes together: shadow's CPU budget. */
   private readonly budget: TokenBucket;
+  private routesVersion = 0;
 
   constructor(deps: LegacyDeps) {
     this.config = deps.config.legacy;
@@ -332,6 +334,7 @@ export class LegacyAdapter {
       sampleRate: r.sampleRate ?? this.config.shadowSampleRate,
       sampleRateSource: r.sampleRate === null ? 'LEGACY_SHADOW_SAMPLE' : 'route',
       backend: this.backendUrl,
+      version: this.routesVersion,
       changedAt: r.changedAt === null ? null : new Date(r.changedAt).toISOString(),
       // What `serve` would do now: answer from the cache, or fall back (and why).
       serve: serveFallback === null ? { fromCache: true } : { fromCache: false, fallback: serveFallback },
@@ -344,11 +347,26 @@ export class LegacyAdapter {
     };
   }
 
+  /** The settings of every route as they are in force here: the document fleet state stores. */
+  desired(): RoutesDocument {
+    const out: RoutesDocument = {};
+    for (const r of this.routes.values())
+      out[r.name] = { mode: r.mode, contract: r.contract.name, sampleRate: r.sampleRate };
+    return out;
+  }
+
+  /** Version of the fleet's routes document in force here (0: as configured). */
+  get version(): number {
+    return this.routesVersion;
+  }
+
   /**
-   * Validates and applies a change to one route, all or nothing. Unknown route: 404; unknown
-   * mode or contract, or a contract whose streams are not configured: 400 naming the value.
+   * Validates a change to one route, all or nothing, and returns the route's new setting (not
+   * yet applied: the admin API publishes it as fleet state, and every process applies it).
+   * Unknown route: 404; unknown mode or contract, or a contract whose streams are not
+   * configured: 400 naming the value. `sampleRate: null` resets to LEGACY_SHADOW_SAMPLE.
    */
-  update(name: string, patch: RoutePatch): Record<string, unknown> {
+  validate(name: string, patch: RoutePatch): RouteSetting {
     const r = this.routes.get(name);
     if (!r)
       throw new GatewayError('NOT_FOUND', `no legacy route named ${JSON.stringify(name.slice(0, 64))}`, {
@@ -373,17 +391,44 @@ export class LegacyAdapter {
       problems.push('sampleRate: expected a number from 0 to 1, or null for LEGACY_SHADOW_SAMPLE');
     if (problems.length > 0)
       throw new GatewayError('BAD_BODY', problems.join('; '), { details: { route: name, problems } });
-    const from = { mode: r.mode, contract: r.contract.name, sampleRate: r.sampleRate };
-    if (patch.mode !== undefined) r.mode = patch.mode as RouteMode;
-    r.contract = contract;
-    if (rate !== undefined) r.sampleRate = rate as number | null;
-    r.changedAt = this.host().now();
-    this.metrics.setMode(r.name, r.mode);
-    this.log.info(
-      { route: name, from, to: { mode: r.mode, contract: r.contract.name, sampleRate: r.sampleRate } },
-      'legacy route changed',
-    );
-    return this.describe(name)!;
+    return {
+      mode: patch.mode === undefined ? r.mode : (patch.mode as RouteMode),
+      contract: contract.name,
+      sampleRate: rate === undefined ? r.sampleRate : (rate as number | null),
+    };
+  }
+
+  /**
+   * Puts the fleet's routes document in force on this process (called for every new version,
+   * on every worker of every instance). Routes it does not name keep their configured setting;
+   * a setting this process cannot apply (a contract it does not know) is logged and skipped.
+   */
+  applyDesired(state: RoutesState): void {
+    this.routesVersion = state.version;
+    for (const r of this.routes.values()) {
+      const cfg = this.config.routes.find((c) => c.name === r.name)!;
+      const want = state.routes[r.name] ?? {
+        mode: cfg.mode,
+        contract: cfg.contract,
+        sampleRate: cfg.sampleRate,
+      };
+      const contract = this.contracts[want.contract];
+      if (!contract || modeProblem(want.mode) !== null) {
+        this.log.warn(
+          { route: r.name, want },
+          'route setting from the fleet state not applicable here; kept',
+        );
+        continue;
+      }
+      if (r.mode === want.mode && r.contract === contract && r.sampleRate === want.sampleRate) continue;
+      const from = { mode: r.mode, contract: r.contract.name, sampleRate: r.sampleRate };
+      r.mode = want.mode as RouteMode;
+      r.contract = contract;
+      r.sampleRate = want.sampleRate;
+      r.changedAt = state.updatedAt ?? this.host().now();
+      this.metrics.setMode(r.name, r.mode);
+      this.log.info({ route: r.name, from, to: want, version: state.version }, 'legacy route changed');
+    }
   }
 
   /** Stops comparisons and closes the backend connections. */

@@ -35,6 +35,8 @@ export interface LegacyConfig {
   readonly routes: readonly LegacyRouteConfig[];
   /** The demo: run the reference backend in-process on this port, fed by the demo feed. */
   readonly demoBackend: { readonly port: number; readonly refreshMs: number } | null;
+  /** Why the embedded demo runs without its legacy route (STREAMS lacks what it reads), else null. */
+  readonly demoNote: string | null;
 }
 
 export const isRouteMode = (v: unknown): v is RouteMode => ROUTE_MODES.includes(v as RouteMode);
@@ -163,15 +165,28 @@ export interface LegacyEnv {
 
 /**
  * Builds the legacy config and checks what the schema alone cannot: a URL for the routes, and
- * contracts whose streams exist. The pure demo (no KAFKA_BROKERS, STREAMS, LEGACY_ROUTES) gets
- * the reference route and, without LEGACY_URL, the in-process reference backend.
+ * contracts whose streams exist. The demo (no KAFKA_BROKERS, no LEGACY_ROUTES; STREAMS may change
+ * if it keeps the `orders` feed and `totals` table) gets the reference route and, without
+ * LEGACY_URL, the in-process reference backend.
  */
 export function resolveLegacyConfig(
   e: LegacyEnv,
   streams: readonly { name: string; mode: 'table' | 'feed' }[],
 ): { legacy: LegacyConfig; problems: string[] } {
   const problems: string[] = [];
-  const demo = e.KAFKA_BROKERS === undefined && e.STREAMS === undefined && e.LEGACY_ROUTES === undefined;
+  // The embedded demo keeps its legacy route when only STREAMS changes, as long as the streams
+  // still include what the route's contract reads; otherwise it says so at start (demoNote).
+  let demo = e.KAFKA_BROKERS === undefined && e.LEGACY_ROUTES === undefined;
+  let demoNote: string | null = null;
+  if (demo && e.STREAMS !== undefined) {
+    const missing = DEMO_LEGACY_ROUTES.flatMap((r) =>
+      contractStreamProblems(CONTRACTS[r.contract]!, streams),
+    );
+    if (missing.length > 0) {
+      demo = false;
+      demoNote = `the demo's legacy route ${DEMO_LEGACY_ROUTES[0]!.path} is off: ${missing[0]} (set LEGACY_ROUTES and LEGACY_URL to configure routes)`;
+    }
+  }
   const routes = e.LEGACY_ROUTES ?? (demo ? DEMO_LEGACY_ROUTES : []);
   const demoBackend =
     demo && e.LEGACY_URL === undefined
@@ -197,6 +212,7 @@ export function resolveLegacyConfig(
       maxBodyBytes: e.LEGACY_MAX_BODY_BYTES,
       routes,
       demoBackend,
+      demoNote,
     },
     problems,
   };

@@ -29,6 +29,8 @@ export class LegacyMetrics {
       name: 'switchyard_legacy_route_mode',
       help: '1 for the current mode of each legacy route, 0 for the others.',
       labelNames: ['route', 'mode'],
+      // Fleet state, the same on every worker once applied: 1 if any worker is in that mode.
+      aggregator: 'max',
       registers,
     });
     this.responses = new Counter({

@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { GatewayContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
+import { basedOn, setVersion } from '../gateway/fleet/http.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
 import { jsonBody } from '../gateway/http/json-body.ts';
 import { queryString } from '../gateway/http/request-utils.ts';
@@ -22,14 +23,19 @@ export function legacyRouter(ctx: GatewayContext): Router {
   const router = gatewayRouter();
 
   router.get('/v1/admin/routes', requireAdmin(ctx.config, 'read'), (_req, res) => {
-    res.json({ routes: legacy.names().map((n) => legacy.describe(n)) });
+    setVersion(res, legacy.version);
+    res.json({
+      version: legacy.version,
+      routes: legacy.names().map((n) => legacy.describe(n)),
+      fleet: ctx.fleet.view(),
+    });
   });
 
   router.put(
     '/v1/admin/routes/:name',
     requireAdmin(ctx.config, 'write'),
     ...jsonBody({ limit: '4kb' }),
-    (req, res) => {
+    async (req, res) => {
       const body: unknown = req.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body))
         throw new GatewayError(
@@ -44,7 +50,16 @@ export function legacyRouter(ctx: GatewayContext): Router {
             ? `unknown field ${JSON.stringify(unknown[0]!.slice(0, 40))} (allowed: mode, contract, sampleRate)`
             : 'nothing to change: give mode, contract or sampleRate',
         );
-      res.json(legacy.update(String(req.params.name), body as RoutePatch));
+      // Fleet state: published to the control log, applied by every process (this one included).
+      const name = String(req.params.name);
+      const setting = legacy.validate(name, body as RoutePatch);
+      const state = await ctx.fleet.publishRoutes(
+        { ...ctx.fleet.routes().routes, ...legacy.desired(), [name]: setting },
+        ctx.now(),
+        basedOn(req),
+      );
+      setVersion(res, state.version);
+      res.json(legacy.describe(name));
     },
   );
 

@@ -33,19 +33,19 @@ export class TeeSource implements RecordSource {
       }
     };
     return this.inner.start({
-      plan(p: PartitionPlan) {
-        sink.plan(p);
-        for (const s of extra) guard(() => s.plan(p));
-      },
-      apply(topic: string, partition: number, records: readonly SourceRecord[]) {
-        sink.apply(topic, partition, records);
-        for (const s of extra) guard(() => s.apply(topic, partition, records));
-      },
-      nextOffset: (topic, partition) => sink.nextOffset(topic, partition),
       lineage(topic: string, lineage: string) {
         sink.lineage(topic, lineage);
         for (const s of extra) guard(() => s.lineage(topic, lineage));
       },
+      plan(p: PartitionPlan) {
+        sink.plan(p);
+        for (const s of extra) guard(() => s.plan(p));
+      },
+      apply(topic: string, partition: number, records: readonly SourceRecord[], consumedTo?: number) {
+        sink.apply(topic, partition, records, consumedTo);
+        for (const s of extra) guard(() => s.apply(topic, partition, records, consumedTo));
+      },
+      nextOffset: (topic, partition) => sink.nextOffset(topic, partition),
     });
   }
 

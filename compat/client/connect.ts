@@ -125,7 +125,14 @@ class Kit implements KitHandle {
     const share = (o.shareTabs ?? true) && canShareTabs();
     if (share) {
       this.status.leader = false;
-      const key = `${baseUrl}|${[...(o.streams ?? [])].sort().join(',')}`;
+      // Tabs share one connection only if it is the same one: same gateway, streams, client id
+      // (the rollout decides per client id) and forced transport. Another id: another group.
+      const key = [
+        baseUrl,
+        [...(o.streams ?? [])].sort().join(','),
+        o.clientId ?? defaultClientId(),
+        o.transport ?? 'auto',
+      ].join('|');
       this.group = new TabGroup(key, startLeader, (m) => this.onTabMessage(m));
       this.hello();
     } else startLeader();

@@ -99,6 +99,8 @@ export class Engine {
   private lastAdviceRetryAfter: number | null = null;
   private pollIntervalMs: number;
   private recheckAfterMs: number | null = null;
+  /** Rules version of the last /v1/transport answer (null: unknown). */
+  private rulesVersion: number | null = null;
   private queued: KitAction[] = [];
   private flushScheduled = false;
 
@@ -156,6 +158,7 @@ export class Engine {
     const a = res.value;
     if (a.pollIntervalMs > 0) this.pollIntervalMs = a.pollIntervalMs;
     this.recheckAfterMs = a.recheckAfterMs > 0 ? a.recheckAfterMs : null;
+    if (typeof a.rulesVersion === 'number') this.rulesVersion = a.rulesVersion;
     if (a.transport === 'sse' && this.d.EventSource === null)
       return { ...a, transport: 'poll', reason: 'no_eventsource' };
     return a;
@@ -288,6 +291,7 @@ export class Engine {
       this.pollIntervalMs = data.pollIntervalMs;
     if (typeof data.recheckAfterMs === 'number' && data.recheckAfterMs > 0)
       this.recheckAfterMs = data.recheckAfterMs;
+    if (typeof data.rulesVersion === 'number') this.rulesVersion = data.rulesVersion;
     this.startPoll(`control:${data.reason}`, this.recheckAfterMs ?? 60_000);
   }
 
@@ -390,6 +394,18 @@ export class Engine {
     } else {
       this.pollAttempt = 0;
       if (res.intervalMs !== null) this.pollIntervalMs = res.intervalMs;
+      // The rules changed since this kit asked (kill switch lifted, percentage raised): ask now,
+      // not at the next recheck. Only when a recheck is pending (the rollout is why it polls).
+      if (
+        res.rulesVersion !== null &&
+        this.rulesVersion !== null &&
+        res.rulesVersion !== this.rulesVersion &&
+        this.recheck.pending
+      ) {
+        this.rulesVersion = res.rulesVersion;
+        this.recheck.clear();
+        void this.recheckTransport();
+      }
       if (res.kind === 'body') {
         const prev = this.d.state();
         const next = this.d.apply([{ type: 'poll', body: res.body }]);

@@ -66,8 +66,8 @@ export async function fetchAdvice(
 }
 
 export type PollResult =
-  | ({ kind: 'body'; body: PollBody; intervalMs: number | null } & Timed)
-  | ({ kind: 'not_modified'; intervalMs: number | null } & Timed)
+  | ({ kind: 'body'; body: PollBody; intervalMs: number | null; rulesVersion: number | null } & Timed)
+  | ({ kind: 'not_modified'; intervalMs: number | null; rulesVersion: number | null } & Timed)
   | {
       kind: 'failed';
       status: number | null;
@@ -95,7 +95,9 @@ export async function poll(
     const timed: Timed = { sentAt, receivedAt, serverTime: serverTimeOf(res) };
     const interval = Number(res.headers.get('x-poll-interval-ms'));
     const intervalMs = Number.isFinite(interval) && interval > 0 ? interval : null;
-    if (res.status === 304) return { kind: 'not_modified', intervalMs, ...timed };
+    const rules = res.headers.get('x-switchyard-rules');
+    const rulesVersion = rules !== null && /^\d+$/.test(rules) ? Number(rules) : null;
+    if (res.status === 304) return { kind: 'not_modified', intervalMs, rulesVersion, ...timed };
     if (!res.ok) {
       return {
         kind: 'failed',
@@ -108,7 +110,7 @@ export async function poll(
     const body = (await res.json()) as PollBody;
     if (typeof body?.position !== 'string' || typeof body.streams !== 'object' || body.streams === null)
       throw new Error('unexpected snapshot body');
-    return { kind: 'body', body, intervalMs, ...timed };
+    return { kind: 'body', body, intervalMs, rulesVersion, ...timed };
   } catch (err) {
     return { kind: 'failed', status: null, retryAfterMs: null, error: (err as Error).message, timed: null };
   }

@@ -28,6 +28,7 @@ export class FeedWindow<T extends FeedOrdered> implements Iterable<T> {
     return Math.min(n, this.capacity);
   }
 
+  /** Drops every item (the stream's data was replaced). */
   clear(): void {
     this.rings.length = 0;
     this.merged = [];

@@ -139,7 +139,7 @@ export class SnapshotCache implements RecordSink {
     for (const l of this.readyListeners) l();
   }
 
-  apply(topic: string, partition: number, records: readonly SourceRecord[]): void {
+  apply(topic: string, partition: number, records: readonly SourceRecord[], consumedTo?: number): void {
     const s = this.byTopic.get(topic);
     if (!s) return;
     if (!s.hasPartition(partition)) s.plan(partition, 0, 0);
@@ -177,6 +177,9 @@ export class SnapshotCache implements RecordSink {
         applied.push(this.record(s, 'append', key, valueJson, partition, rec.offset, createdAt, appliedAt));
       }
     }
+    // Transaction markers and aborted records are consumed but never delivered: the position
+    // still moves past them, so a partition ending with a marker is caught up.
+    if (consumedTo !== undefined && consumedTo > s.offsets[partition]!) s.advance(partition, consumedTo - 1);
     this.emit(applied);
     this.checkReady();
   }

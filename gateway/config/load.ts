@@ -10,6 +10,7 @@ import {
 import type { RegistryConfig } from '../formats/registry-client.ts';
 import { recordSchemaProblems } from '../security/record-schema.ts';
 import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
+import type { CodecName, ProducerCompression } from '../source/kafka-codecs.ts';
 import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
 import { envSchema } from './schema.ts';
 import { parseStreamsSpec, type StreamConfig } from './streams.ts';
@@ -20,7 +21,14 @@ export interface Config {
   readonly port: number;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** null: run on the embedded demo feed. */
-  readonly kafka: KafkaConnectionConfig | null;
+  readonly kafka:
+    | (KafkaConnectionConfig & {
+        /** Codecs decoded on fetch (uncompressed batches always are). */
+        readonly codecs: readonly CodecName[];
+        /** Codec of the gateway's own producers (DLQ, rollout). */
+        readonly compression: ProducerCompression;
+      })
+    | null;
   readonly streams: readonly StreamConfig[];
   readonly staleAfterMs: number;
   readonly pollIntervalMs: number;
@@ -171,7 +179,13 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    kafka,
+    kafka: kafka
+      ? {
+          ...kafka,
+          codecs: e.KAFKA_CODECS.split(',').filter((c): c is CodecName => c !== ''),
+          compression: e.KAFKA_COMPRESSION,
+        }
+      : null,
     streams,
     staleAfterMs: e.STALE_AFTER_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,

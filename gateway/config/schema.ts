@@ -25,6 +25,13 @@ export const envSchema = z.object({
   /** Kafka connection timeout and the ceiling of the reconnect backoff. */
   KAFKA_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
   KAFKA_MAX_RETRY_MS: int(100, 120_000).default(5000),
+  /** Compression codecs decoded on fetch; a batch in another one makes its topic stale. */
+  KAFKA_CODECS: z
+    .string()
+    .regex(/^(gzip|snappy|lz4|zstd)?(,(gzip|snappy|lz4|zstd))*$/, 'expected a list of gzip,snappy,lz4,zstd')
+    .default('gzip,snappy,lz4,zstd'),
+  /** Codec of the gateway's own producers (dead-letter queue, rollout rules). */
+  KAFKA_COMPRESSION: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
   /** A source silent for longer than this is reported stale (header, event, metric). */
   STALE_AFTER_MS: int(1000, 3_600_000).default(30_000),
   STREAMS: streamsSchema.optional(),

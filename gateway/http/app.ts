@@ -5,6 +5,7 @@ import { demoRouter } from '../../compat/demo/router.ts';
 import { legacyRouter } from '../../legacy-adapter/router.ts';
 import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
+import { fleetRouter, workerHeader } from '../fleet/http.ts';
 import { httpMetrics } from '../observability/http-metrics.ts';
 import { metricsRoute } from '../observability/metrics-route.ts';
 import { statsRouter } from '../observability/stats-route.ts';
@@ -15,6 +16,7 @@ import { admitOnConnection, closedConnections } from './connection-guard.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { frontDoor } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
+import { indexRouter } from './index-page.ts';
 import { ROUTING } from './router.ts';
 
 export interface AppExtensions {
@@ -64,15 +66,22 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
   app.use(httpMetrics(ctx.metrics));
   // Security headers, CORS, URL length and per-IP rate limits, before any route.
   app.use(securityMiddleware(ctx));
+  app.use(workerHeader(ctx));
 
   app.get('/healthz', healthz(ctx));
   app.get('/readyz', readyz(ctx));
-  app.get('/metrics', metricsRoute(ctx.metrics));
+  // Every worker of this instance, summed (gateway/fleet/), rendered at most once per interval.
+  app.get(
+    '/metrics',
+    metricsRoute(ctx.metrics, () => ctx.figures.metricsText()),
+  );
   app.use(statsRouter(ctx));
   app.use(compareRouter(ctx));
   app.use(legacyRouter(ctx));
   // Client kit: transport rollout, latency telemetry, the kit as /v1/client.js, demo pages.
   app.use(rolloutRouter(ctx));
+  app.use(fleetRouter(ctx));
+  app.use(indexRouter(ctx));
   app.use(telemetryRouter(ctx));
   app.use(clientKitRouter());
   app.use(demoRouter());

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { GatewayContext } from '../context.ts';
+import { staleStreams } from '../source/staleness-watch.ts';
 
 /** Liveness: the process answers. Never depends on Kafka (a broker blip must not restart pods). */
 export function healthz(ctx: GatewayContext): RequestHandler {
@@ -11,7 +12,8 @@ export function healthz(ctx: GatewayContext): RequestHandler {
 /**
  * Readiness: 200 once the bootstrap reached the high-water marks seen at start, and until
  * shutdown begins. A stale source does not flip it (the last state is still worth serving:
- * docs/operations.md explains the policy); the body says so.
+ * docs/operations.md explains the policy); the body says so, and lists the streams stale on
+ * their own (`staleStreams`: stream, topic, reason, detail, staleMs).
  */
 export function readyz(ctx: GatewayContext): RequestHandler {
   return (_req, res) => {
@@ -24,6 +26,8 @@ export function readyz(ctx: GatewayContext): RequestHandler {
       stale: fresh.stale,
       source: ctx.source.kind,
       sourceConnected: ctx.source.status().connected,
+      // Streams whose topic alone cannot be read; the others are served fresh.
+      staleStreams: staleStreams(ctx),
       // Why the source (or the rollout store, the dead-letter producer) cannot use Kafka, if it cannot.
       reason: ctx.kafkaHealth?.problem('source')?.reason ?? null,
       kafka: (ctx.kafkaHealth?.problems() ?? []).map((p) => ({

@@ -21,8 +21,10 @@ export class MetricsScrape {
   private refilledAt: number;
 
   constructor(
-    private readonly metrics: GatewayMetrics,
+    metrics: GatewayMetrics,
     private readonly now: () => number = performance.now.bind(performance),
+    /** What is rendered: this process's registry, or (WORKERS > 1) every worker's, summed. */
+    private readonly renderText: () => Promise<string> = () => metrics.render(),
   ) {
     this.refilledAt = now();
   }
@@ -35,7 +37,7 @@ export class MetricsScrape {
     this.refilledAt = t;
     if (this.last !== null && this.tokens < 1) return Promise.resolve(this.last);
     this.tokens -= 1;
-    const p = this.metrics.render().then((text) => {
+    const p = this.renderText().then((text) => {
       this.last = Buffer.from(text, 'utf8');
       return this.last;
     });
@@ -49,8 +51,8 @@ export class MetricsScrape {
 }
 
 /** `GET /metrics`. */
-export function metricsRoute(metrics: GatewayMetrics): RequestHandler {
-  const scrape = new MetricsScrape(metrics);
+export function metricsRoute(metrics: GatewayMetrics, render?: () => Promise<string>): RequestHandler {
+  const scrape = new MetricsScrape(metrics, undefined, render);
   return async (_req, res, next) => {
     try {
       const body = await scrape.render();

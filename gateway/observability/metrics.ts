@@ -51,6 +51,7 @@ export class GatewayMetrics {
   readonly sourceConnected: Gauge;
   readonly sourceStaleness: Gauge;
   readonly consumerLag: Gauge<'stream'>;
+  readonly streamStale: Gauge<'stream' | 'reason'>;
   readonly ready: Gauge;
   readonly transportDecisions: Counter<'transport' | 'reason'>;
   readonly controlEvents: Counter<'reason'>;
@@ -157,17 +158,29 @@ export class GatewayMetrics {
     this.sourceConnected = new Gauge({
       name: 'switchyard_source_connected',
       help: '1 when the record source is connected.',
+      // Over workers: 1 only if every worker is connected.
+      aggregator: 'min',
       registers,
     });
     this.sourceStaleness = new Gauge({
       name: 'switchyard_source_staleness_seconds',
-      help: 'Seconds since the served data was last known complete (last fetch, or a partition stuck).',
+      help: 'Seconds since the source last fetched (any topic; a single stuck or failing topic: switchyard_stream_stale).',
+      // Summed over workers (/metrics with WORKERS > 1): the stalest worker, not a sum.
+      aggregator: 'max',
       registers,
     });
     this.consumerLag = new Gauge({
       name: 'switchyard_consumer_lag_records',
       help: 'Records between the cache position and the high-water mark, summed over partitions.',
       labelNames: ['stream'],
+      // Every worker consumes every record: the worker furthest behind.
+      aggregator: 'max',
+      registers,
+    });
+    this.streamStale = new Gauge({
+      name: 'switchyard_stream_stale',
+      help: '1 while a stream cannot be read (its topic alone: reason codec_refused, topic_missing...); 0 when it reads.',
+      labelNames: ['stream', 'reason'],
       registers,
     });
     this.ready = new Gauge({ name: 'switchyard_ready', help: '1 when /readyz answers 200.', registers });
@@ -175,6 +188,8 @@ export class GatewayMetrics {
       name: 'switchyard_transport_decisions_total',
       help: 'Answers of GET /v1/transport by transport and reason (rollout, allow_list, kill_switch...).',
       labelNames: ['transport', 'reason'],
+      // Over workers: 1 only if every worker is ready.
+      aggregator: 'min',
       registers,
     });
     this.controlEvents = new Counter({
@@ -186,11 +201,15 @@ export class GatewayMetrics {
     this.rolloutPercent = new Gauge({
       name: 'switchyard_rollout_percent',
       help: 'Share of client ids the rollout rules in force send to SSE (0 while the kill switch is on).',
+      // Fleet state, the same on every worker: one value, not a sum.
+      aggregator: 'max',
       registers,
     });
     this.rolloutKillSwitch = new Gauge({
       name: 'switchyard_rollout_kill_switch',
       help: '1 while the rollout kill switch sends every client to polling.',
+      // Fleet state, the same on every worker: one value, not a sum.
+      aggregator: 'max',
       registers,
     });
     this.telemetrySamples = new Counter({

@@ -32,6 +32,20 @@ export function histogramQuantile(q: number, s: BucketSeries): number | null {
   return lower + (upper - lower) * ((rank - below) / inBucket);
 }
 
+/**
+ * The bucket holding the q-quantile: [lower, upper] bounds in seconds (upper Infinity for the
+ * `+Inf` bucket). What the histogram can say for sure: the quantile is in there, nothing finer.
+ */
+export function quantileBucket(q: number, s: BucketSeries): [number, number] | null {
+  const total = s.cumulative[s.cumulative.length - 1] ?? 0;
+  if (total <= 0 || s.bounds.length === 0) return null;
+  const rank = Math.max(q * total, Number.MIN_VALUE);
+  let i = 0;
+  while (i < s.bounds.length && s.cumulative[i]! < rank) i++;
+  const lower = i === 0 ? 0 : s.bounds[i - 1]!;
+  return [lower, i === s.bounds.length ? Number.POSITIVE_INFINITY : s.bounds[i]!];
+}
+
 /** `a - b`, bucket by bucket (a later snapshot minus an earlier one of the same series). */
 export function subtractSeries(a: BucketSeries, b: BucketSeries | undefined): BucketSeries {
   if (!b) return a;

@@ -37,8 +37,25 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
     });
     const out = [...headers, 'Cache-Control', cacheControl, 'X-Poll-Interval-Ms', pollInterval];
     out.push('X-Server-Time', String(ctx.now()));
+    // The rollout rules' version: a polling kit that sees it change asks /v1/transport at once.
+    out.push('X-Switchyard-Rules', String(ctx.rollout.state().version));
     const fresh = ctx.freshness();
-    if (fresh.stale) out.push('X-Switchyard-Stale', String(fresh.sinceFetchMs ?? 'never'));
+    let staleMs = fresh.stale ? (fresh.sinceFetchMs ?? 'never') : null;
+    // A stream whose topic alone cannot be read (docs/kafka-records.md): named with its reason.
+    const troubled = ctx.source.status().staleTopics;
+    if (troubled !== undefined && troubled.size > 0) {
+      const names: string[] = [];
+      const now = ctx.now();
+      for (const s of selection.streams) {
+        const t = troubled.get(s.topic);
+        if (!t) continue;
+        names.push(`${s.name}:${t.reason}`);
+        if (staleMs === null || (typeof staleMs === 'number' && now - t.since > staleMs))
+          staleMs = now - t.since;
+      }
+      if (names.length > 0) out.push('X-Switchyard-Stale-Streams', names.join(','));
+    }
+    if (staleMs !== null) out.push('X-Switchyard-Stale', String(staleMs));
     const sent = sendVersioned(req, res, body, out);
     // Requests and bytes are counted by the response counter; this adds pollers and latency.
     ctx.polls.answered(req, selection, sent.status);

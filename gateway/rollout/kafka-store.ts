@@ -1,5 +1,7 @@
 import kafkajs, { type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { GatewayError } from '../errors.ts';
+import type { ControlLog, ControlRecord } from '../fleet/control-log.ts';
+import { FleetState, type ProcessIdentity } from '../fleet/state.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
 import {
@@ -8,43 +10,62 @@ import {
   type KafkaClientOptions,
   withCoordinatorCause,
 } from '../source/kafka-client.ts';
+import { type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
 import { classifyKafkaError } from '../source/kafka-failure.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
-import { type CompiledRules, compileRules, type RolloutRules, rulesSchema } from './rules.ts';
-import type { RolloutStore, RulesRecord } from './store.ts';
+import type { RolloutRules } from './rules.ts';
 
 // Only some kafkajs exports are visible as ESM named imports; the rest come from the default export.
 const { ConfigResourceTypes, Partitioners } = kafkajs;
 
 const NO_CONTEXT = { tls: false, sasl: null, topics: [], groupPrefix: '', topicSetting: '' };
 
-/** The one key of the control topic: compaction keeps only its last record. */
-export const RULES_KEY = 'rules';
+export { RULES_KEY } from '../fleet/state.ts';
 
-export interface KafkaRolloutStoreOptions extends KafkaClientOptions {
+export interface KafkaControlLogOptions extends KafkaClientOptions {
   topic: string;
   /** Create the topic (compacted) when it is missing. Off: never issue CreateTopics (least privilege). */
   createTopic?: boolean;
-  defaults: RolloutRules;
   logger: Logger;
   /** Where failures are classified, logged once and exposed (/readyz, metrics). */
   health?: KafkaHealth;
+  /** Codec of the rules records written (default: none). */
+  compression?: ProducerCompression;
   now?: () => number;
 }
 
+export interface KafkaRolloutStoreOptions extends KafkaControlLogOptions {
+  defaults: RolloutRules;
+  identity?: ProcessIdentity;
+}
+
 /**
- * Rollout rules shared by every instance through a compacted Kafka topic. Each instance reads
- * the topic from the beginning with a consumer group of its own and commits nothing, so after
- * any restart it rebuilds the last rules; the last record wins. A rules record's version is its
- * offset + 1, so versions only grow and a replayed or late record never undoes a newer one.
- * `publish()` produces (acks=all) and applies the rules locally at once; the other instances
- * apply them when they read the record (well under a second: fetches wait at most 250 ms).
+ * The fleet state (rollout rules, legacy routes, applied reports) on the Kafka control topic:
+ * what createFleetState() builds when Kafka is configured. Kept under this name for the rollout
+ * tests and tooling that construct it directly.
  */
-export class KafkaRolloutStore implements RolloutStore {
+export class KafkaRolloutStore extends FleetState {
+  constructor(opts: KafkaRolloutStoreOptions) {
+    super(new KafkaControlLog(opts), {
+      defaults: opts.defaults,
+      logger: opts.logger,
+      now: opts.now ?? Date.now,
+      identity: opts.identity ?? { instance: `rollout-${process.pid}`, worker: 0 },
+    });
+  }
+}
+
+/**
+ * The control log on a compacted Kafka topic (ROLLOUT_TOPIC), shared by every worker of every
+ * instance. Each process reads the topic from the beginning with a consumer group of its own and
+ * commits nothing, so after any restart it rebuilds the last state; compaction keeps each key's
+ * last record. `append()` produces with acks=all; every process (the writer included) reads the
+ * record back well under a second later (fetches wait at most 250 ms).
+ */
+export class KafkaControlLog implements ControlLog {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
-  private rules: CompiledRules;
-  private readonly listeners: Array<(next: CompiledRules, prev: CompiledRules) => void> = [];
+  private readonly handlers: Array<(r: ControlRecord) => void> = [];
   private consumer: Consumer | null = null;
   private producer: Promise<Producer> | null = null;
   private stopping = false;
@@ -54,6 +75,8 @@ export class KafkaRolloutStore implements RolloutStore {
   /** Per partition: end offset seen at start, and the next offset read. */
   private readonly targets = new Map<number, number>();
   private readonly reached = new Map<number, number>();
+  /** Next offset to hand over (a consumer restarted after a failure re-reads from the beginning). */
+  private nextOffset = 0;
   private started = false;
   private prepared = false;
   private isLoaded = false;
@@ -61,24 +84,19 @@ export class KafkaRolloutStore implements RolloutStore {
   private readonly log: Logger;
   private readonly now: () => number;
 
-  constructor(private readonly opts: KafkaRolloutStoreOptions) {
+  constructor(private readonly opts: KafkaControlLogOptions) {
     this.now = opts.now ?? Date.now;
-    this.rules = compileRules(opts.defaults, 0, null);
     this.log = opts.logger.child({ component: 'rollout-store', topic: opts.topic });
     this.kafka = createKafkaClient({ ...opts, clientId: `${opts.clientId}-rollout` }, this.log);
     opts.health?.describe('rollout', [opts.topic], 'ROLLOUT_TOPIC');
-  }
-
-  current(): CompiledRules {
-    return this.rules;
   }
 
   loaded(): boolean {
     return this.isLoaded;
   }
 
-  onChange(listener: (next: CompiledRules, prev: CompiledRules) => void): void {
-    this.listeners.push(listener);
+  onRecord(handler: (r: ControlRecord) => void): void {
+    this.handlers.push(handler);
   }
 
   /** Starts reading the control topic in the background (retrying with backoff while Kafka is away). */
@@ -102,17 +120,18 @@ export class KafkaRolloutStore implements RolloutStore {
     });
   }
 
-  async publish(record: RulesRecord): Promise<CompiledRules> {
-    let offset: number;
+  async append(key: string, value: string | null): Promise<number> {
     try {
       const producer = await this.connectProducer();
       const [meta] = await producer.send({
         topic: this.opts.topic,
         acks: -1,
-        messages: [{ key: RULES_KEY, value: JSON.stringify(record) }],
+        compression: producerCompression(this.opts.compression ?? 'none'),
+        messages: [{ key, value }],
       });
-      offset = Number(meta?.baseOffset ?? Number.NaN);
+      const offset = Number(meta?.baseOffset ?? Number.NaN);
       if (!Number.isSafeInteger(offset)) throw new Error('the broker returned no offset');
+      return offset;
     } catch (err) {
       this.producer = null;
       // Said in words (e.g. no Write ACL on the topic), but not held as a problem: reading goes on.
@@ -125,15 +144,10 @@ export class KafkaRolloutStore implements RolloutStore {
       });
       this.log.warn(
         { reason: why.reason, err: why.detail },
-        `rollout rules not published: ${why.cause}; check ${why.check}`,
+        `control record not published: ${why.cause}; check ${why.check}`,
       );
-      throw new GatewayError('CONTROL_UNAVAILABLE', `rollout rules were not published: ${why.cause}`, {
-        cause: err,
-        retryAfterSeconds: 2,
-      });
+      throw new GatewayError('CONTROL_UNAVAILABLE', why.cause, { cause: err, retryAfterSeconds: 2 });
     }
-    this.apply(record.rules, offset + 1, record.updatedAt);
-    return this.rules;
   }
 
   /** Idempotent and single-flight. */
@@ -162,24 +176,6 @@ export class KafkaRolloutStore implements RolloutStore {
       return p;
     })();
     return this.producer;
-  }
-
-  /** Applies rules if they are newer than those in force, and tells the listeners. */
-  private apply(rules: RolloutRules, version: number, updatedAt: number | null): void {
-    if (version <= this.rules.version) return;
-    const prev = this.rules;
-    this.rules = compileRules(rules, version, updatedAt);
-    this.log.info(
-      { version, percent: rules.percent, killSwitch: rules.killSwitch },
-      'rollout rules in force',
-    );
-    for (const l of this.listeners) {
-      try {
-        l(this.rules, prev);
-      } catch (err) {
-        this.log.error({ err }, 'rollout listener failed');
-      }
-    }
   }
 
   private launch(): void {
@@ -223,30 +219,27 @@ export class KafkaRolloutStore implements RolloutStore {
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          if (m.key?.toString() !== RULES_KEY) continue;
-          this.readRecord(m.value, Number(m.offset));
+          const offset = Number(m.offset);
+          if (offset < this.nextOffset || m.key === null) continue;
+          this.nextOffset = offset + 1;
+          const r = {
+            key: m.key.toString(),
+            value: m.value === null ? null : m.value.toString('utf8'),
+            offset,
+          };
+          for (const h of this.handlers) {
+            try {
+              h(r);
+            } catch (err) {
+              this.log.error({ err }, 'control record handler failed');
+            }
+          }
         }
         const next = Math.max(Number(batch.lastOffset()) + 1, this.reached.get(batch.partition) ?? 0);
         this.reached.set(batch.partition, next);
         this.checkLoaded();
       },
     });
-  }
-
-  private readRecord(value: Buffer | null, offset: number): void {
-    if (value === null) {
-      this.apply(this.opts.defaults, offset + 1, null);
-      return;
-    }
-    try {
-      const parsed = JSON.parse(value.toString('utf8')) as { rules?: unknown; updatedAt?: unknown };
-      const rules = rulesSchema.parse(parsed.rules);
-      const updatedAt = typeof parsed.updatedAt === 'number' ? parsed.updatedAt : null;
-      this.apply(rules, offset + 1, updatedAt);
-    } catch (err) {
-      // A record written by hand or by another version: keep the rules in force.
-      this.log.warn({ offset, err: (err as Error).message.slice(0, 300) }, 'invalid rollout record skipped');
-    }
   }
 
   /**
@@ -317,6 +310,6 @@ export class KafkaRolloutStore implements RolloutStore {
   private markLoaded(): void {
     this.isLoaded = true;
     for (const w of this.loadedWaiters.splice(0)) w();
-    this.log.debug({ version: this.rules.version, at: this.now() }, 'rollout rules loaded');
+    this.log.debug({ offset: this.nextOffset, at: this.now() }, 'control topic read');
   }
 }

@@ -1,5 +1,6 @@
-import type { Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
+import { basedOn, setVersion } from '../fleet/http.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { gatewayRouter } from '../http/router.ts';
@@ -14,7 +15,7 @@ const RULES_BODY_LIMIT = '2mb';
 
 /**
  * `GET /v1/transport?clientId=` (public): which transport this client should use.
- * `GET /v1/admin/rollout` (read scope) and `PUT /v1/admin/rollout` (write scope): the rules.
+ * `GET /v1/admin/rollout` (read scope), `PUT` and `PATCH /v1/admin/rollout` (write scope): the rules.
  * A missing or malformed client id is not an error: it gets the `anonymous` decision.
  */
 export function rolloutRouter(ctx: GatewayContext): Router {
@@ -32,27 +33,31 @@ export function rolloutRouter(ctx: GatewayContext): Router {
   });
 
   router.get('/v1/admin/rollout', requireAdmin(ctx.config, 'read'), (_req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.json(rollout.state());
+    const state = rollout.state();
+    setVersion(res, state.version);
+    res.json({ ...state, fleet: ctx.fleet.view() });
   });
 
-  router.put(
-    '/v1/admin/rollout',
+  // PUT replaces the rules (omitted fields take their defaults); PATCH changes only the fields
+  // given, so `{"percent":5}` keeps the allow list. Both take If-Match: "<version>" (409 if stale).
+  const change = (merge: boolean) => [
     requireAdmin(ctx.config, 'write'),
     ...jsonBody({ limit: RULES_BODY_LIMIT, strict: false }),
-    async (req, res, next) => {
+    async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const state = await rollout.update(req.body);
+        const state = await rollout.update(req.body, { merge, basedOn: basedOn(req) });
         ctx.logger.info(
           { version: state.version, percent: state.rules.percent, killSwitch: state.rules.killSwitch },
           'rollout rules changed',
         );
-        res.setHeader('Cache-Control', 'no-store');
+        setVersion(res, state.version);
         res.json(state);
       } catch (err) {
         next(err);
       }
     },
-  );
+  ];
+  router.put('/v1/admin/rollout', ...change(false));
+  router.patch('/v1/admin/rollout', ...change(true));
   return router;
 }

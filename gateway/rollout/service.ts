@@ -91,14 +91,27 @@ export class RolloutService {
     };
   }
 
-  /** Validates and publishes new rules; invalid rules throw INVALID_RULES and change nothing. */
-  async update(input: unknown): Promise<RolloutState> {
-    const parsed = parseRules(input);
+  /**
+   * Validates and publishes new rules; invalid rules throw INVALID_RULES and change nothing.
+   * `merge`: the input names only the fields to change (PATCH), the others keep their value
+   * in force (lists included). `basedOn`: the version the change was made from (If-Match);
+   * a newer version in force means another change came first: VERSION_CONFLICT (409).
+   */
+  async update(
+    input: unknown,
+    opts: { merge?: boolean; basedOn?: number | undefined } = {},
+  ): Promise<RolloutState> {
+    if (opts.merge && (input === null || typeof input !== 'object' || Array.isArray(input)))
+      throw new GatewayError(
+        'INVALID_RULES',
+        'send a JSON object with the fields to change, such as {"percent":5}',
+      );
+    const parsed = parseRules(opts.merge ? { ...this.store.current().rules, ...(input as object) } : input);
     if (!parsed.ok)
       throw new GatewayError('INVALID_RULES', `rollout rules rejected: ${parsed.problems.join('; ')}`, {
         details: { problems: parsed.problems },
       });
-    await this.store.publish({ rules: parsed.rules, updatedAt: this.now() });
+    await this.store.publish({ rules: parsed.rules, updatedAt: this.now() }, opts.basedOn);
     return this.state();
   }
 

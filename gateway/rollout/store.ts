@@ -1,3 +1,4 @@
+import { GatewayError } from '../errors.ts';
 import { type CompiledRules, compileRules, type RolloutRules } from './rules.ts';
 
 /** What a published rules record carries besides the rules. */
@@ -16,8 +17,11 @@ export interface RolloutStore {
   current(): CompiledRules;
   /** False until the stored rules have been read back after start (answers use the defaults meanwhile). */
   loaded(): boolean;
-  /** Publishes new rules; resolves once they are in force on this instance. */
-  publish(record: RulesRecord): Promise<CompiledRules>;
+  /**
+   * Publishes new rules; resolves once they are in force on this instance. `basedOn`: the
+   * version they were made from (default: the version in force); stale -> VERSION_CONFLICT.
+   */
+  publish(record: RulesRecord, basedOn?: number): Promise<CompiledRules>;
   /** Called with the new rules whenever they change (from any instance). */
   onChange(listener: (next: CompiledRules, prev: CompiledRules) => void): void;
   /** Starts reading the stored rules in the background; never throws (failures are retried). */
@@ -46,8 +50,13 @@ export class MemoryRolloutStore implements RolloutStore {
     return true;
   }
 
-  async publish(record: RulesRecord): Promise<CompiledRules> {
+  async publish(record: RulesRecord, basedOn?: number): Promise<CompiledRules> {
     const prev = this.rules;
+    if (basedOn !== undefined && basedOn !== prev.version)
+      throw new GatewayError(
+        'VERSION_CONFLICT',
+        `the rules changed since version ${basedOn} (now ${prev.version})`,
+      );
     this.rules = compileRules(record.rules, prev.version + 1, record.updatedAt);
     for (const l of this.listeners) l(this.rules, prev);
     return this.rules;

@@ -10,7 +10,7 @@ export const CORS_ALLOWED_HEADERS =
   'Authorization, Content-Type, Last-Event-ID, If-None-Match, Cache-Control';
 /** Response headers a cross-origin page may read (ETags, retry hints, poll interval, staleness). */
 export const CORS_EXPOSED_HEADERS =
-  'ETag, Retry-After, X-Poll-Interval-Ms, X-Server-Time, X-Switchyard-Stale';
+  'ETag, Retry-After, X-Poll-Interval-Ms, X-Server-Time, X-Switchyard-Stale, X-Switchyard-Stale-Streams, X-Switchyard-Rules';
 /** How long browsers may cache a preflight answer, in seconds. */
 export const CORS_MAX_AGE_SECONDS = 600;
 

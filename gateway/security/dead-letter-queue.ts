@@ -2,6 +2,7 @@ import { Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../source/backoff.ts';
 import { createKafkaClient, type KafkaClientOptions } from '../source/kafka-client.ts';
+import { type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
 import type { DeadLetterResult } from './security-metrics.ts';
 
 /** A rejected record and why, as copied to the dead-letter topic. */
@@ -145,7 +146,14 @@ export function deadLetterHeaders(l: DeadLetter): Record<string, string> {
  * the same TLS and SASL, connected on first use). The original key and value are copied byte for
  * byte; the topic must exist (no auto-creation).
  */
-export function kafkaDeadLetterSender(opts: KafkaClientOptions & { topic: string; logger: Logger }): {
+export function kafkaDeadLetterSender(
+  opts: KafkaClientOptions & {
+    topic: string;
+    logger: Logger;
+    /** Codec of the dead letters written (default: none). */
+    compression?: ProducerCompression;
+  },
+): {
   send(letters: readonly DeadLetter[]): Promise<void>;
   close(): Promise<void>;
 } {
@@ -176,6 +184,7 @@ export function kafkaDeadLetterSender(opts: KafkaClientOptions & { topic: string
       await p.send({
         topic: opts.topic,
         acks: -1,
+        compression: producerCompression(opts.compression ?? 'none'),
         messages: letters.map((l) => ({
           key: l.key,
           value: l.value,

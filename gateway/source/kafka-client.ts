@@ -14,6 +14,7 @@ import {
 import type { KafkaSaslConfig, KafkaTlsConfig, SecretRef } from '../config/kafka-config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { parseBrokerList } from './kafka-brokers.ts';
+import { type CodecName, registerKafkaCodecs } from './kafka-codecs.ts';
 import { isConnectionProblem } from './kafka-failure.ts';
 import { OAuthTokenSource } from './oauth-token.ts';
 import { FileSecret } from './secret-file.ts';
@@ -23,6 +24,8 @@ export interface KafkaClientOptions {
   clientId: string;
   connectTimeoutMs: number;
   maxRetryMs: number;
+  /** Codecs decoded on fetch (default: all); registered process-wide (kafka-codecs.ts). */
+  codecs?: readonly CodecName[];
   /** null/absent: plaintext. */
   tls?: KafkaTlsConfig | null;
   /** null/absent: no SASL. */
@@ -83,6 +86,14 @@ function tlsOptions(tls: KafkaTlsConfig, log: Logger): Record<string, unknown> {
 }
 
 /**
+ * kafkajs errors that are expected states while topics and groups are being set up, or while
+ * several workers race to create the control topic: logged at debug, not as warnings. (If they
+ * last, the gateway's own retry and readiness logs say so.)
+ */
+const TRANSIENT =
+  /does not host this topic-partition|no leader for this topic-partition|leader is not available|coordinator is not available|coordinator is loading|not the correct coordinator|group is rebalancing|Topic creation errors/i;
+
+/**
  * Seed brokers for kafkajs, which splits `host:port` at the first colon: an IPv6 seed becomes an
  * alias that {@link socketFactory} maps back. Brokers learnt from metadata never need it.
  */
@@ -119,6 +130,7 @@ function socketFactory(aliases: ReadonlyMap<string, string>): ISocketFactory {
  * itself, once, with its cause and the setting to check (kafka-health.ts); other errors are warnings.
  */
 export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka {
+  registerKafkaCodecs(opts.codecs);
   const { seeds, aliases } = seedBrokers(opts.brokers);
   const config: KafkaConfig = {
     clientId: opts.clientId,
@@ -136,9 +148,10 @@ export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka 
           return;
         }
         const { message, ...extra } = entry;
-        // A crash is reported by the gateway itself (with its cause), as are connection problems.
-        const known =
-          message.startsWith('Crash') || isConnectionProblem(`${message} ${String(extra.error ?? '')}`);
+        // A crash is reported by the gateway itself (with its cause), as are connection problems;
+        // expected transient states (TRANSIENT) are not worth a warning either.
+        const text = `${message} ${String(extra.error ?? '')}`;
+        const known = message.startsWith('Crash') || isConnectionProblem(text) || TRANSIENT.test(text);
         if (level <= logLevel.ERROR && !known) log.warn({ kafkajs: extra }, message);
         else log.debug({ kafkajs: extra }, message);
       },

@@ -33,8 +33,11 @@ export class MemorySource implements RecordSource {
   private readonly now: () => number;
   private pending: SourceRecord[] = [];
   private scheduled = false;
-  private readonly lineageId: string;
+  /** Per topic, the identity of its data (RecordSink.lineage): `lineage` until replaced. */
   private readonly lineages = new Map<string, string>();
+  private readonly lineage: string;
+  private replacements = 0;
+  private readonly partitions: number;
 
   constructor(opts: {
     streams: readonly StreamConfig[];
@@ -49,20 +52,23 @@ export class MemorySource implements RecordSource {
     /**
      * Identity of the data (RecordSink.lineage). Default `memory`: two sources fed the same
      * records hold the same data, so their ids resume on each other (as two gateways on one
-     * Kafka cluster). Change it with `replaceData()`.
+     * Kafka cluster). Change it with `replaceData()` or `replace()`.
      */
     lineage?: string;
   }) {
+    this.partitions = opts.partitions ?? 1;
+    this.lineage = opts.lineage ?? 'memory';
     this.retain = opts.retain ?? Number.POSITIVE_INFINITY;
-    this.lineageId = opts.lineage ?? 'memory';
     this.streams = opts.streams;
     this.now = opts.now ?? Date.now;
     this.kind = opts.kind ?? 'memory';
-    for (const s of opts.streams)
+    for (const s of opts.streams) {
       this.logs.set(
         s.topic,
-        Array.from({ length: opts.partitions ?? 1 }, () => ({ base: 0, records: [] })),
+        Array.from({ length: this.partitions }, () => ({ base: 0, records: [] })),
       );
+      this.lineages.set(s.topic, this.lineage);
+    }
   }
 
   async start(sink: RecordSink): Promise<void> {
@@ -75,7 +81,7 @@ export class MemorySource implements RecordSource {
 
   /** Names the topic's lineage, plans its partitions and delivers what they hold (a bootstrap). */
   private planTopic(sink: RecordSink, s: StreamConfig): void {
-    sink.lineage(s.topic, this.lineages.get(s.topic) ?? this.lineageId);
+    sink.lineage(s.topic, this.lineages.get(s.topic)!);
     this.logs.get(s.topic)!.forEach((log, partition) => {
       const high = log.base + log.records.length;
       const start = Math.max(log.base, s.mode === 'table' ? 0 : high - s.maxItems);
@@ -99,6 +105,11 @@ export class MemorySource implements RecordSource {
     this.lineages.set(topic, lineage);
     const s = this.streams.find((x) => x.topic === topic)!;
     if (this.sink) this.planTopic(this.sink, s);
+  }
+
+  /** Simulates a topic deleted and created again: empty, with a new lineage, read from its start. */
+  replace(topic: string): void {
+    this.replaceData(topic, `${this.lineage}:${++this.replacements}`);
   }
 
   async stop(): Promise<void> {

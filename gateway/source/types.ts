@@ -25,17 +25,22 @@ export interface PartitionPlan {
 
 /** What a source feeds. Implemented by the snapshot cache (through the gateway wiring). */
 export interface RecordSink {
-  /** Called once per partition before its first records (and for partitions added later). */
-  plan(p: PartitionPlan): void;
-  /** Records of one partition in offset order. Returns nothing: the sink never throws at a source. */
-  apply(topic: string, partition: number, records: readonly SourceRecord[]): void;
-  /** The next offset the sink needs for a partition, to resume after a reconnect without loss. */
-  nextOffset(topic: string, partition: number): number | undefined;
   /** Identity of a topic's data (Kafka: cluster id + topic id; demo: a random id per run). Called before
    * plan() for the topic's partitions. A later call with a different value means the data was replaced
-   * (topic re-created, offsets reset): the sink drops the topic's state and the source plans its
-   * partitions again from their start. */
+   * (topic re-created, offsets reset): the sink drops the topic's state and history, and the source
+   * plans its partitions again from their start. Event ids carry the lineage (docs/protocol.md). */
   lineage(topic: string, lineage: string): void;
+  /** Called once per partition before its first records (and for partitions added later). */
+  plan(p: PartitionPlan): void;
+  /**
+   * Records of one partition in offset order. `consumedTo`, when given, is the offset after the
+   * last one the source went past, records it does not deliver included (transaction markers,
+   * aborted records): the partition's position moves there even if no record is applied.
+   * Returns nothing: the sink never throws at a source.
+   */
+  apply(topic: string, partition: number, records: readonly SourceRecord[], consumedTo?: number): void;
+  /** The next offset the sink needs for a partition, to resume after a reconnect without loss. */
+  nextOffset(topic: string, partition: number): number | undefined;
 }
 
 export interface SourceStatus {
@@ -50,6 +55,20 @@ export interface SourceStatus {
   freshAsOf?: number | null;
   /** Per partition, the broker's last known high-water mark (for consumer-lag metrics). */
   highWatermarks: ReadonlyMap<string, number>;
+  /**
+   * Topics that cannot be read right now while others can (one bad topic never stops the rest),
+   * by topic. Absent or empty: every topic reads.
+   */
+  staleTopics?: ReadonlyMap<string, TopicTrouble>;
+}
+
+/** Why one topic is not being read, and since when (epoch ms). */
+export interface TopicTrouble {
+  /** A stable word: see TOPIC_TROUBLE in gateway/source/topic-errors.ts. */
+  reason: string;
+  /** One line for people (the error message). */
+  detail: string;
+  since: number;
 }
 
 export interface RecordSource {

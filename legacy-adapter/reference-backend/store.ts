@@ -85,7 +85,7 @@ export class LiveMapStore implements RecordSink {
     return this.next.get(`${topic}/${partition}`);
   }
 
-  apply(topic: string, partition: number, records: readonly SourceRecord[]): void {
+  apply(topic: string, partition: number, records: readonly SourceRecord[], consumedTo?: number): void {
     const tp = `${topic}/${partition}`;
     for (const r of records) {
       if (r.offset < (this.next.get(tp) ?? 0)) continue;
@@ -93,6 +93,7 @@ export class LiveMapStore implements RecordSink {
       if (topic === this.opts.ordersTopic) this.addOrder(parse(r.value));
       else if (topic === this.opts.totalsTopic) this.setTotal(r.key?.toString('utf8') ?? null, r.value);
     }
+    if (consumedTo !== undefined && consumedTo > (this.next.get(tp) ?? 0)) this.next.set(tp, consumedTo);
     this.checkLoaded();
   }
 

@@ -49,3 +49,16 @@ test('seven tabs on HTTP/1.1 all receive updates over one shared stream', { time
   assert.equal(after.filter(Boolean).length, 1, 'a new leader');
   for (const tab of rest) assert.deepEqual(pageErrors(tab), []);
 });
+
+test('tabs with different client ids do not share a transport decision', { timeout: 120_000 }, async (t) => {
+  const gw = await startKitGateway(t);
+  await gw.setRules({ percent: 0, allow: ['tab-vip'] });
+  const browser = await startBrowser(t);
+  const vip = await openKitPage(browser, gw.url, { clientId: 'tab-vip' });
+  const other = await openKitPage(browser, gw.url, { clientId: 'tab-other' });
+  await waitStatus(vip, { transport: 'sse', phase: 'live' });
+  await waitStatus(other, { transport: 'poll' });
+  const leaders = await Promise.all([vip, other].map((tab) => tab.evaluate(() => window.kitStatus?.leader)));
+  assert.deepEqual(leaders, [true, true], 'each id runs its own connection');
+  for (const tab of [vip, other]) assert.deepEqual(pageErrors(tab), []);
+});

@@ -163,6 +163,10 @@ describe('legacy routes with the real broker and the reference backend as a proc
       LEGACY_ROUTES: `live-map:${ROUTE}:proxy`,
       LEGACY_TIMEOUT_MS: '3000',
       ADMIN_TOKEN: TOKEN,
+      // Route modes are fleet state kept in the control topic: a topic of its own, so that no
+      // earlier run's modes apply.
+      ROLLOUT_TOPIC: `${ordersTopic}.control`,
+      ROLLOUT_CREATE_TOPIC: 'true',
     });
     ctx = createGateway(config, {
       logger: createLogger('silent'),

@@ -157,6 +157,20 @@ describe('client kit in Node', { timeout: 60_000 }, () => {
     assert.deepStrictEqual(plain(kit.handle.state), after);
   });
 
+  test('lifting the kill switch brings polling kits back at their next poll, not at their recheck', async (t) => {
+    const f = await startFixture(t, { env: ENV });
+    // An hour between rechecks: only the rules version on the polls can bring the kit back in time.
+    await f.ctx.rollout.update({ percent: 100, recheckAfterMs: 3_600_000 });
+    const kit = startKit(t, f.url, { clientId: 'lifted' });
+    await kit.waitStatus((s) => s.transport === 'sse' && s.phase === 'live', 'streaming');
+    await f.ctx.rollout.update({ killSwitch: true }, { merge: true });
+    const polled = await kit.waitStatus((s) => s.transport === 'poll', 'moved to polling');
+    assert.equal(polled.reason, 'control:kill_switch');
+    await f.ctx.rollout.update({ killSwitch: false }, { merge: true });
+    const back = await kit.waitStatus((s) => s.transport === 'sse' && s.phase === 'live', 'streaming again');
+    assert.equal(back.reason, 'rollout');
+  });
+
   test('a buffering proxy makes the kit poll; it streams again once the path is clear', async (t) => {
     const f = await startFixture(t, { env: ENV });
     await f.ctx.rollout.update({ percent: 100 });

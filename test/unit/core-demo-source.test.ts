@@ -19,8 +19,8 @@ function countingSink(): RecordSink & { applied: number; last: number } {
       sink.applied += records.length;
       sink.last = records[records.length - 1]!.offset;
     },
-    nextOffset: () => undefined,
     lineage() {},
+    nextOffset: () => undefined,
   };
   return sink;
 }

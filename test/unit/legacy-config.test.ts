@@ -36,6 +36,7 @@ describe('legacy config', () => {
         },
       ],
       demoBackend: null,
+      demoNote: null,
     });
   });
 
@@ -130,8 +131,17 @@ describe('legacy config', () => {
     assert.equal(own.legacy.demoBackend, null);
     assert.equal(own.legacy.url, URL);
     assert.equal(own.legacy.routes.length, 1);
-    // Custom streams or Kafka: no routes unless configured (a contract may not fit those streams).
-    assert.deepEqual(loadConfig({ STREAMS: 'a:table:t.a' }).legacy.routes, []);
+    // Other streams on the demo: the route stays if they still have what it reads, else a note says why not.
+    const kept = loadConfig({ STREAMS: 'orders:feed:t.o,totals:table:t.t,extra:table:t.x' });
+    assert.deepEqual(
+      kept.legacy.routes.map((r) => r.name),
+      ['live-map'],
+    );
+    assert.equal(kept.legacy.demoNote, null);
+    const dropped = loadConfig({ STREAMS: 'a:table:t.a' });
+    assert.deepEqual(dropped.legacy.routes, []);
+    assert.match(dropped.legacy.demoNote ?? '', /legacy route \/api\/live-map\.json is off: .*"orders"/);
+    // Kafka: no routes unless configured (a contract may not fit those streams).
     assert.deepEqual(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092' }).legacy.routes, []);
     assert.deepEqual(loadConfig({ LEGACY_ROUTES: 'none' }).legacy.routes, []);
     assert.ok(problemsOf({ PORT: '8081' }).some((x) => x.startsWith('LEGACY_DEMO_PORT')));

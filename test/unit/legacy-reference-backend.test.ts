@@ -107,6 +107,7 @@ describe('reference legacy backend', () => {
     const errors: unknown[] = [];
     const primary: RecordSink & { plans: PartitionPlan[] } = {
       plans: [],
+      lineage() {},
       plan(p) {
         this.plans.push(p);
       },
@@ -114,15 +115,14 @@ describe('reference legacy backend', () => {
         for (const r of records) seen.push(String(r.value));
       },
       nextOffset: () => 7,
-      lineage() {},
     };
     const failing: RecordSink = {
+      lineage() {},
       plan() {},
       apply() {
         throw new Error('ingest bug');
       },
       nextOffset: () => 0,
-      lineage() {},
     };
     const store = new LiveMapStore({ ordersTopic: 'o', totalsTopic: 't' });
     const tee = new TeeSource(source, [failing, store], (err) => errors.push(err));

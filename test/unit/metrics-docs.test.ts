@@ -64,5 +64,20 @@ test('the Grafana dashboard is valid JSON and queries only existing metrics', as
       ),
       `p${q} per transport`,
     );
+  // What the migration guide tells operators to watch has panels.
+  for (const metric of [
+    'switchyard_legacy_shadow_comparisons_total',
+    'switchyard_transport_decisions_total',
+    'switchyard_legacy_route_mode',
+    'switchyard_legacy_responses_total',
+  ])
+    assert.ok(
+      exprs.some((e) => e.includes(metric)),
+      `a panel for ${metric}`,
+    );
+  // No unused inputs: every input the import asks for is referenced.
+  const text = JSON.stringify(dash);
+  for (const input of (dash as { __inputs?: Array<{ name: string }> }).__inputs ?? [])
+    assert.ok(text.split(`\${${input.name}}`).length > 1, `input ${input.name} is used`);
   assert.match(readFileSync(join(DOCS, 'prometheus.yml'), 'utf8'), /metrics_path: \/metrics/);
 });

@@ -77,8 +77,10 @@ export class LatencyView {
     this.tiles('poll', poll);
     this.tiles('sse', sse);
     this.headline(poll, sse, s.pollIntervalMs);
+    // One stated window (docs/observability.md): the last minute, or everything since start while
+    // the gateway is younger than that.
     this.doc.getElementById('window').textContent =
-      s.windowSeconds === null ? 'time since the gateway started' : `last ${Math.round(s.windowSeconds)} s`;
+      s.windowSeconds === null ? 'time since the gateway started (under a minute)' : 'last minute';
     const ms = (v) => (v === null ? null : Math.max(0.05, v * 1000));
     const row = [
       s.serverTime / 1000,
@@ -98,7 +100,7 @@ export class LatencyView {
 
   tiles(name, q) {
     for (const k of ['p50', 'p95', 'p99'])
-      this.doc.getElementById(`${name}-${k}`).textContent = formatLatency(q[k] === null ? null : q[k] * 1000);
+      this.doc.getElementById(`${name}-${k}`).textContent = bucketText(q, k);
     this.doc.getElementById(`${name}-count`).textContent =
       q.count > 0 ? `${q.count.toLocaleString('en-US')} deliveries measured` : 'no deliveries measured yet';
   }
@@ -120,13 +122,37 @@ export class LatencyView {
       );
       return;
     }
-    const ratio = poll.p50 / Math.max(sse.p50, 1e-6);
+    // Only what the histogram's buckets support: the medians lie somewhere in their buckets, so
+    // the ratio claimed is the smallest one those bounds allow (poll's lower / SSE's upper bound).
+    const [pollLow] = poll.buckets.p50;
+    const sseHigh = sse.buckets.p50[1];
+    const ratio = sseHigh === null || sseHigh <= 0 ? 0 : pollLow / sseHigh;
     el.append(
       'Half of the updates reach SSE clients within ',
-      span('sse-text', formatLatency(sse.p50 * 1000)),
+      span('sse-text', bucketText(sse, 'p50')),
       ' and polling clients within ',
-      span('poll-text', formatLatency(poll.p50 * 1000)),
-      `: SSE is ${ratio >= 10 ? Math.round(ratio).toLocaleString('en-US') : ratio.toFixed(1)}× sooner.`,
+      span('poll-text', bucketText(poll, 'p50')),
+      ratio >= 2
+        ? `: SSE is at least ${Math.floor(ratio).toLocaleString('en-US')}× sooner.`
+        : ': the histogram buckets cannot tell them further apart.',
     );
   }
+}
+
+/**
+ * A quantile as the histogram supports it: "< 1 ms" when it lies in the first bucket, "> 60 s"
+ * beyond the last, else the interpolated value (the bucket's bounds in the tooltip of docs).
+ */
+export function bucketText(q, k) {
+  if (q[k] === null || !q.buckets) return formatLatency(null);
+  const [lo, hi] = q.buckets[k];
+  if (lo === 0 && hi !== null) return `< ${boundText(hi)}`;
+  if (hi === null) return `> ${boundText(lo)}`;
+  return formatLatency(q[k] * 1000);
+}
+
+/** A bucket bound (seconds) as written in the histogram: 0.001 -> "1 ms", 2.5 -> "2.5 s". */
+function boundText(seconds) {
+  const ms = Math.round(seconds * 1e6) / 1e3;
+  return ms < 1000 ? `${ms} ms` : `${ms / 1000} s`;
 }

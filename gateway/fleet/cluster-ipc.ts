@@ -1,0 +1,251 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { LatencyWindow } from '../observability/latency-stats.ts';
+import type { ControlLog, ControlRecord } from './control-log.ts';
+
+/**
+ * What the workers of one instance (WORKERS > 1) and their primary say to each other over the
+ * cluster IPC channel. Two conversations:
+ * - the control log of the embedded demo (no Kafka): the primary holds the log (the last record
+ *   per key, in memory) and relays every appended record to every worker; a worker that starts
+ *   asks for a replay first. With Kafka, workers read the control topic themselves instead.
+ * - the figures: a worker asked for `/metrics` or `/v1/stats/latency` asks the primary, which
+ *   collects every worker's registry and latency buckets and answers with their sum.
+ */
+type Msg =
+  | { sy: 'control-append'; id: number; key: string; value: string | null }
+  | { sy: 'control-appended'; id: number; offset: number }
+  | { sy: 'control-replay' }
+  | { sy: 'control-record'; record: ControlRecord }
+  | { sy: 'control-loaded' }
+  | { sy: 'figures-req'; id: number }
+  | { sy: 'figures-collect'; id: number }
+  | {
+      sy: 'figures-part';
+      id: number;
+      metrics: MetricObjectWithValues<MetricValue<string>>[];
+      latency: LatencyWindow;
+    }
+  | { sy: 'figures-res'; id: number; text: string; latency: LatencyWindow[]; workers: number };
+
+function isMsg(m: unknown): m is Msg {
+  return typeof m === 'object' && m !== null && typeof (m as { sy?: unknown }).sy === 'string';
+}
+
+/** How long the primary waits for every worker's figures before answering with those it has. */
+const COLLECT_TIMEOUT_MS = 2000;
+
+// --- worker side ---------------------------------------------------------------------------
+
+let nextId = 1;
+const waiting = new Map<number, (m: Msg) => void>();
+let listening = false;
+const recordHandlers: Array<(r: ControlRecord) => void> = [];
+const loadedHandlers: Array<() => void> = [];
+let collector:
+  | (() => Promise<{ metrics: MetricObjectWithValues<MetricValue<string>>[]; latency: LatencyWindow }>)
+  | null = null;
+
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  process.on('message', (m: unknown) => {
+    if (!isMsg(m)) return;
+    switch (m.sy) {
+      case 'control-appended':
+      case 'figures-res':
+        waiting.get(m.id)?.(m);
+        waiting.delete(m.id);
+        return;
+      case 'control-record':
+        for (const h of recordHandlers) h(m.record);
+        return;
+      case 'control-loaded':
+        for (const h of loadedHandlers.splice(0)) h();
+        return;
+      case 'figures-collect':
+        if (!collector) return;
+        void collector().then(
+          (part) => send({ sy: 'figures-part', id: m.id, ...part }),
+          () => {},
+        );
+        return;
+      default:
+        return;
+    }
+  });
+}
+
+function send(m: Msg): void {
+  process.send?.(m);
+}
+
+function ask<T extends Msg>(m: Msg & { id: number }, timeoutMs: number): Promise<T> {
+  listen();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      waiting.delete(m.id);
+      reject(new Error('the cluster primary did not answer'));
+    }, timeoutMs);
+    timer.unref();
+    waiting.set(m.id, (reply) => {
+      clearTimeout(timer);
+      resolve(reply as T);
+    });
+    send(m);
+  });
+}
+
+/** True in a worker of `WORKERS > 1` (a primary is there to ask). */
+export function inClusterWorker(): boolean {
+  return cluster.isWorker && typeof process.send === 'function';
+}
+
+/** In a worker: answers the primary's collection requests with this process's figures. */
+export function serveFigures(
+  collect: () => Promise<{ metrics: MetricObjectWithValues<MetricValue<string>>[]; latency: LatencyWindow }>,
+): void {
+  collector = collect;
+  listen();
+}
+
+/** In a worker: the figures of every worker of this instance, from the primary. */
+export async function clusterFigures(): Promise<{ text: string; latency: LatencyWindow[]; workers: number }> {
+  const r = await ask<Extract<Msg, { sy: 'figures-res' }>>(
+    { sy: 'figures-req', id: nextId++ },
+    COLLECT_TIMEOUT_MS + 3000,
+  );
+  return { text: r.text, latency: r.latency, workers: r.workers };
+}
+
+/** The control log of a worker when the primary holds it (embedded demo, WORKERS > 1). */
+export class ClusterControlLog implements ControlLog {
+  readonly kind = 'cluster' as const;
+  private readonly handlers: Array<(r: ControlRecord) => void> = [];
+  private isLoaded = false;
+  private nextOffset = 0;
+  private started = false;
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    listen();
+    recordHandlers.push((r) => {
+      if (r.offset < this.nextOffset) return;
+      this.nextOffset = r.offset + 1;
+      for (const h of this.handlers) h(r);
+    });
+    loadedHandlers.push(() => {
+      this.isLoaded = true;
+    });
+    send({ sy: 'control-replay' });
+  }
+
+  async append(key: string, value: string | null): Promise<number> {
+    const r = await ask<Extract<Msg, { sy: 'control-appended' }>>(
+      { sy: 'control-append', id: nextId++, key, value },
+      5000,
+    );
+    return r.offset;
+  }
+
+  onRecord(handler: (r: ControlRecord) => void): void {
+    this.handlers.push(handler);
+  }
+
+  loaded(): boolean {
+    return this.isLoaded;
+  }
+
+  whenLoaded(timeoutMs: number): Promise<boolean> {
+    if (this.isLoaded) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.isLoaded), timeoutMs);
+      timer.unref();
+      loadedHandlers.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {}
+}
+
+// --- primary side ----------------------------------------------------------------------------
+
+/**
+ * In the primary: keeps the demo's control log (the last record of each key) and relays it,
+ * and collects the workers' figures on request. Attached once by runPrimary().
+ */
+export function servePrimary(): void {
+  const latest = new Map<string, ControlRecord>();
+  let next = 0;
+  const collections = new Map<
+    number,
+    { parts: Array<Extract<Msg, { sy: 'figures-part' }>>; expected: number; done: () => void }
+  >();
+  let collectId = 1;
+  const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+
+  const collect = async (): Promise<Extract<Msg, { sy: 'figures-res' }>> => {
+    const id = collectId++;
+    const live = workers().filter((w) => w.isConnected());
+    const parts: Array<Extract<Msg, { sy: 'figures-part' }>> = [];
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, COLLECT_TIMEOUT_MS);
+      collections.set(id, {
+        parts,
+        expected: live.length,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      for (const w of live) w.send({ sy: 'figures-collect', id } satisfies Msg);
+      if (live.length === 0) resolve();
+    });
+    collections.delete(id);
+    const registry = AggregatorRegistry.aggregate(parts.map((p) => p.metrics));
+    return {
+      sy: 'figures-res',
+      id: 0,
+      text: await registry.metrics(),
+      latency: parts.map((p) => p.latency),
+      workers: parts.length,
+    };
+  };
+
+  cluster.on('message', (w: Worker, m: unknown) => {
+    if (!isMsg(m)) return;
+    switch (m.sy) {
+      case 'control-append': {
+        const record = { key: m.key, value: m.value, offset: next++ };
+        latest.set(m.key, record);
+        w.send({ sy: 'control-appended', id: m.id, offset: record.offset } satisfies Msg);
+        for (const other of workers()) other.send({ sy: 'control-record', record } satisfies Msg);
+        return;
+      }
+      case 'control-replay': {
+        const records = [...latest.values()].sort((a, b) => a.offset - b.offset);
+        for (const record of records) w.send({ sy: 'control-record', record } satisfies Msg);
+        w.send({ sy: 'control-loaded' } satisfies Msg);
+        return;
+      }
+      case 'figures-req':
+        void collect().then((res) => {
+          if (w.isConnected()) w.send({ ...res, id: m.id } satisfies Msg);
+        });
+        return;
+      case 'figures-part': {
+        const c = collections.get(m.id);
+        if (!c) return;
+        c.parts.push(m);
+        if (c.parts.length >= c.expected) c.done();
+        return;
+      }
+      default:
+        return;
+    }
+  });
+}

@@ -1,0 +1,55 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { GatewayContext } from '../context.ts';
+import { GatewayError } from '../errors.ts';
+import { requireAdmin } from '../http/admin-auth.ts';
+import { processName } from './state.ts';
+
+/** Response header naming the process that answered (`<instance>/<worker>`), on operators' routes. */
+export const WORKER_HEADER = 'X-Switchyard-Worker';
+
+/**
+ * The version an admin write is based on, from `If-Match: "<version>"` (the ETag of the GET);
+ * undefined without the header (the write is then based on what this process has in force).
+ */
+export function basedOn(req: Request): number | undefined {
+  const raw = req.get('if-match');
+  if (raw === undefined) return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(raw);
+  if (!m)
+    throw new GatewayError(
+      'BAD_REQUEST',
+      'If-Match must be the version in quotes, as the ETag of the GET: "12"',
+    );
+  return Number(m[1]);
+}
+
+/** Sets the ETag of a versioned admin document. */
+export function setVersion(res: Response, version: number): void {
+  res.setHeader('ETag', `"${version}"`);
+  res.setHeader('Cache-Control', 'no-store');
+}
+
+/** Paths whose answers name the process: operators' routes only (the name is an internal host:port). */
+const OPERATOR_PATHS = /^\/(?:v1\/admin\/|metrics$|healthz$|readyz$|v1\/stats\/)/;
+
+/** Names the answering process on operators' routes (so that each worker can be told apart). */
+export function workerHeader(ctx: GatewayContext) {
+  const name = processName(ctx.fleet.identity);
+  return (req: Request, res: Response, next: () => void): void => {
+    if (OPERATOR_PATHS.test(req.path)) res.setHeader(WORKER_HEADER, name);
+    next();
+  };
+}
+
+/**
+ * `GET /v1/admin/fleet` (read): the desired versions of the fleet state (rules, routes), and for
+ * every process that reported, the versions it has in force and when it said so.
+ */
+export function fleetRouter(ctx: GatewayContext): Router {
+  const router = express.Router();
+  router.get('/v1/admin/fleet', requireAdmin(ctx.config, 'read'), (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ self: processName(ctx.fleet.identity), ...ctx.fleet.view() });
+  });
+  return router;
+}
