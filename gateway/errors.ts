@@ -30,6 +30,10 @@ export const ERROR_CATALOGUE = {
   OVERLOADED: { status: 503, message: 'The gateway is at capacity; retry later.' },
   SHUTTING_DOWN: { status: 503, message: 'This instance is shutting down; reconnect elsewhere.' },
   NOT_READY: { status: 503, message: 'The snapshot has not caught up with the source yet.' },
+  DATA_REPLACED: {
+    status: 503,
+    message: 'The data of a stream was replaced (topic re-created, other cluster); reconnect for a resync.',
+  },
   SLOW_CONSUMER: { status: 503, message: 'The client read too slowly and its buffer limit was reached.' },
   UPSTREAM_UNAVAILABLE: { status: 502, message: 'The legacy backend could not be reached.' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'The legacy backend did not answer in time.' },

@@ -59,7 +59,11 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const formats = createSchemaFormats(config, logger, now);
   const cache = new SnapshotCache({
     streams: config.streams,
-    historySize: config.historySize,
+    historySize: {
+      records: config.historySize,
+      maxAgeMs: config.historyMaxAgeMs,
+      maxRecords: config.historyMaxRecords,
+    },
     now,
     observer,
     validators: recordValidators(config.streams),
@@ -69,6 +73,8 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth, prepare);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
+    retryMs: config.retryMs,
+    random: overrides.random ?? Math.random,
     now,
     onDelivered: (u, clients, t) => {
       if (clients > 0)
@@ -116,7 +122,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   // Route modes and sample rates are fleet state: every process applies each new version.
   fleet.onRoutes((s) => ctx.legacy.applyDesired(s));
   registerScrapeGauges(ctx);
-  endStreamsOfReplacedData(ctx);
+  logReplacedData(ctx);
   attachDeadLetters(ctx, deadLetters);
   return ctx;
 }
@@ -197,18 +203,20 @@ function cacheObserver(
 }
 
 /**
- * A stream whose topic was re-created has dropped its data and reads it again: every open stream
- * holding it is ended with a `retry:` hint; its client reconnects with its last id, which no
- * longer matches the stream set (the lineage changed), and gets a resync snapshot.
+ * A stream whose topic was re-created drops its data and history and reads it again; the hub ends
+ * every open stream showing it (`gateway-error` DATA_REPLACED + `retry:`), and their clients
+ * come back with an id of the old lineage and get a resync (reason `lineage`). Logged here.
  */
-function endStreamsOfReplacedData(ctx: GatewayContext): void {
-  ctx.cache.onReplaced((stream) => {
-    const subs = [...ctx.hub.subscribers()].filter((sub) => sub.selection.includes(stream));
-    ctx.logger.warn(
-      { stream: stream.name, topic: stream.topic, streams: subs.length },
-      'stream data replaced (topic re-created): reading it again; its clients resync',
-    );
-    for (const sub of subs) sub.end(SseHub.jitteredRetry(ctx.config.retryMs, ctx.random));
+function logReplacedData(ctx: GatewayContext): void {
+  ctx.cache.onReplaced({
+    before: (stream) => {
+      const subs = [...ctx.hub.subscribers()].filter((sub) => sub.selection.includes(stream));
+      ctx.logger.warn(
+        { stream: stream.name, topic: stream.topic, streams: subs.length },
+        'stream data replaced (topic re-created): reading it again; its clients resync',
+      );
+    },
+    after: () => {},
   });
 }
 

@@ -29,6 +29,7 @@ const NAMES = {
   message: Buffer.from('message'),
   snapshot: Buffer.from('snapshot'),
   error: Buffer.from('error'),
+  gatewayError: Buffer.from('gateway-error'),
 };
 const HEAD_END = Buffer.from('\r\n\r\n');
 const CHUNKED = /\r\ntransfer-encoding:[ \t]*chunked/i;
@@ -241,6 +242,7 @@ function eventKind(buf: Buffer, v: number, lineEnd: number): 'update' | 'snapsho
   if (n === 7 && matchAt(buf, v, lineEnd, NAMES.message)) return 'update';
   if (n === 8 && matchAt(buf, v, lineEnd, NAMES.snapshot)) return 'snapshot';
   if (n === 5 && matchAt(buf, v, lineEnd, NAMES.error)) return 'error';
+  if (n === 13 && matchAt(buf, v, lineEnd, NAMES.gatewayError)) return 'error';
   return 'other';
 }
 

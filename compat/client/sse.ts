@@ -17,7 +17,7 @@ export interface StreamHandlers {
   control(data: ControlEventData): void;
   /** The gateway is draining: it sent a jittered `retry:` and will close; reconnecting is expected. */
   shutdown(): void;
-  /** An `error` event sent by the gateway (SLOW_CONSUMER, TOKEN_EXPIRED...); the stream ends after it. */
+  /** A `gateway-error` event (SLOW_CONSUMER, TOKEN_EXPIRED, SHUTTING_DOWN...); the stream ends after it. */
   serverError(code: string, message: string): void;
   /**
    * The connection failed. `gaveUp`: the EventSource will not reconnect by itself (non-200
@@ -76,21 +76,30 @@ export function openStream(opts: OpenStreamOptions, h: StreamHandlers): { close(
   es.addEventListener('shutdown', () => {
     if (!closed) h.shutdown();
   });
+  const serverError = (data: string): void => {
+    let code = 'SERVER_ERROR';
+    let message = '';
+    try {
+      const parsed = JSON.parse(data) as { code?: unknown; message?: unknown };
+      if (typeof parsed.code === 'string') code = parsed.code;
+      if (typeof parsed.message === 'string') message = parsed.message;
+    } catch {
+      // keep the generic code
+    }
+    h.serverError(code, message);
+  };
+  // The gateway's reason for ending a stream (SLOW_CONSUMER...) or for asking it to come back
+  // later (SHUTTING_DOWN, OVERLOADED...): the EventSource reconnects by itself after `retry:`.
+  es.addEventListener('gateway-error', (ev) => {
+    if (!closed) serverError((ev as MessageEvent).data as string);
+  });
   es.addEventListener('error', (ev) => {
     if (closed) return;
-    // A gateway `error` event is a MessageEvent with data; a connection failure is a plain event.
+    // Gateways up to 0.1.0 sent their reason as an `error` event (a MessageEvent with data); a
+    // connection failure is a plain event.
     const data = (ev as MessageEvent).data;
     if (typeof data === 'string') {
-      let code = 'SERVER_ERROR';
-      let message = '';
-      try {
-        const parsed = JSON.parse(data) as { code?: unknown; message?: unknown };
-        if (typeof parsed.code === 'string') code = parsed.code;
-        if (typeof parsed.message === 'string') message = parsed.message;
-      } catch {
-        // keep the generic code
-      }
-      h.serverError(code, message);
+      serverError(data);
       return;
     }
     const status = (ev as { code?: unknown }).code;

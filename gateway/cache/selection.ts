@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.ts';
-import { formatEventId, type ParsedEventId, parseEventId, streamSetHash } from './event-id.ts';
+import { formatEventId, lineageHash, type ParsedEventId, parseEventId, streamSetHash } from './event-id.ts';
 import type { History } from './history.ts';
 import type { StreamState } from './stream-state.ts';
 import type { AppliedUpdate } from './types.ts';
@@ -12,37 +12,42 @@ import type { AppliedUpdate } from './types.ts';
  */
 export class Selection {
   readonly key: string;
+  readonly setHash: string;
   readonly names: readonly string[];
   private rendered: { versions: number[]; json: string } | null = null;
-  private hashed: { lineages: string; hash: string } = { lineages: '', hash: '' };
+  private prefix: { lineages: number; value: string } | null = null;
 
   constructor(readonly streams: readonly StreamState[]) {
     this.names = streams.map((s) => s.name);
     this.key = this.names.join(',');
-  }
-
-  /**
-   * The `<set>` part of event ids: a hash of the stream names and, once known, of their data's
-   * lineages (RecordSink.lineage). The same on every instance reading the same data; an id issued
-   * before a topic was re-created no longer matches, so its client gets a resync.
-   */
-  get setHash(): string {
-    const lineages = this.streams.map((s) => s.lineage ?? '').join('\n');
-    if (this.hashed.hash === '' || this.hashed.lineages !== lineages) {
-      const parts = this.streams.map((s) => (s.lineage === null ? s.name : `${s.name}@${s.lineage}`));
-      this.hashed = { lineages, hash: streamSetHash(parts) };
-    }
-    return this.hashed.hash;
+    this.setHash = streamSetHash(this.names);
   }
 
   includes(stream: StreamState): boolean {
     return this.streams.includes(stream);
   }
 
+  /**
+   * `<set>-<lineage>`, the part of every id before the positions. Recomputed only when a stream's
+   * lineage changed (the sum of their lineage versions grows with every change).
+   */
+  get idPrefix(): string {
+    let lineages = 0;
+    for (const s of this.streams) lineages += s.lineageVersion;
+    if (this.prefix?.lineages === lineages) return this.prefix.value;
+    const value = `${this.setHash}-${this.lineageTag()}`;
+    this.prefix = { lineages, value };
+    return value;
+  }
+
+  private lineageTag(): string {
+    return lineageHash(this.streams.map((s) => s.lineage));
+  }
+
   /** The event id of the current position. */
   eventId(): string {
     return formatEventId(
-      this.setHash,
+      this.idPrefix,
       this.streams.map((s) => s.position),
     );
   }
@@ -71,7 +76,7 @@ export class Selection {
 
   /** Latest createdAt/applied time is not needed here; the position identifies the data. */
   parseCursor(raw: string): ParsedEventId {
-    return parseEventId(raw, this.setHash, this.streams.length);
+    return parseEventId(raw, this.setHash, this.idPrefix.slice(7), this.streams.length);
   }
 
   /** Whether the cursor has partitions beyond this instance's position (client came from a faster instance). */
@@ -101,9 +106,7 @@ export class Selection {
     const index = new Map(this.streams.map((s, i) => [s, i]));
     const missed = history.select((u) => {
       const i = index.get(u.stream);
-      return (
-        i !== undefined && u.generation === u.stream.generation && u.offset >= (cursors[i]![u.partition] ?? 0)
-      );
+      return i !== undefined && u.offset >= (cursors[i]![u.partition] ?? 0);
     });
     return missed.map((update) => {
       const offs = work[index.get(update.stream)!]!;
@@ -111,7 +114,7 @@ export class Selection {
       return {
         update,
         id: formatEventId(
-          this.setHash,
+          this.idPrefix,
           work.map((o) => o.join('.')),
         ),
       };

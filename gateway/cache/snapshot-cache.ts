@@ -1,13 +1,14 @@
 import type { StreamConfig } from '../config/streams.ts';
 import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
-import { History } from './history.ts';
+import { History, type HistoryLimits } from './history.ts';
 import { decodeRecord, type FormatDecoders, type RecordValidator } from './record-decoder.ts';
 import { StreamState, type TableEntry } from './stream-state.ts';
 import { type AppliedUpdate, type CacheObserver, NOOP_OBSERVER, type UpdateOp } from './types.ts';
 
 export interface SnapshotCacheOptions {
   streams: readonly StreamConfig[];
-  historySize: number;
+  /** HISTORY_SIZE alone (a count), or the count and time window (docs/configuration.md). */
+  historySize: number | HistoryLimits;
   now?: () => number;
   observer?: CacheObserver;
   /** Per stream name, the schema its values must match (streams without one accept any JSON). */
@@ -18,6 +19,12 @@ export interface SnapshotCacheOptions {
 
 /** Receives every batch of applied updates, in apply order (the SSE hub). */
 export type UpdateListener = (updates: readonly AppliedUpdate[]) => void;
+
+/** Told when a stream's data is replaced (new lineage): before the state is dropped, and after. */
+export interface ReplaceListener {
+  before(stream: StreamState): void;
+  after(stream: StreamState): void;
+}
 
 /**
  * The in-memory snapshot of every stream, fed by a record source, read by both transports.
@@ -35,7 +42,7 @@ export class SnapshotCache implements RecordSink {
   private readonly listeners = new Set<UpdateListener>();
   private seq = 0;
   private readonly readyListeners = new Set<() => void>();
-  private readonly replacedListeners = new Set<(stream: StreamState) => void>();
+  private readonly replaceListeners = new Set<ReplaceListener>();
   private announcedReady = false;
 
   constructor(opts: SnapshotCacheOptions) {
@@ -43,7 +50,7 @@ export class SnapshotCache implements RecordSink {
     this.observer = opts.observer ?? NOOP_OBSERVER;
     this.validators = opts.validators ?? new Map();
     this.formats = opts.formats;
-    this.history = new History(opts.historySize);
+    this.history = new History(opts.historySize, this.now);
     const streams = new Map<string, StreamState>();
     for (const cfg of [...opts.streams].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const s = new StreamState(cfg, this.now, (reason) => this.observer.evicted(cfg.name, reason));
@@ -77,31 +84,31 @@ export class SnapshotCache implements RecordSink {
     return () => this.readyListeners.delete(listener);
   }
 
-  /**
-   * Called when a stream's data was replaced (its topic re-created): its state is already dropped
-   * and it is being read again from the start. Clients holding it must resync.
-   */
-  onReplaced(listener: (stream: StreamState) => void): () => void {
-    this.replacedListeners.add(listener);
-    return () => this.replacedListeners.delete(listener);
+  onReplaced(listener: ReplaceListener): () => void {
+    this.replaceListeners.add(listener);
+    return () => this.replaceListeners.delete(listener);
   }
 
   /**
-   * The identity of a topic's data. The first call records it; a different one later drops the
-   * stream's data and position (the source plans its partitions again from their start), and
-   * ids issued before no longer match the stream set (their `<set>` hash includes the lineage).
+   * The identity of a topic's data. The first call names it; a different value later means the
+   * data was replaced (topic re-created, demo restarted, another cluster): the stream's state and
+   * its history are dropped, readiness waits for the source to plan and read it again, and
+   * listeners (the hub) end the streams that showed the old data. Ids carry the lineage, so an
+   * id of the old data gets a resync (`lineage`), never a replay of unrelated offsets.
    */
   lineage(topic: string, lineage: string): void {
     const s = this.byTopic.get(topic);
     if (!s || s.lineage === lineage) return;
-    const replaced = s.lineage !== null;
-    s.lineage = lineage;
-    if (!replaced) {
-      s.touch();
+    if (s.lineage === '') {
+      s.lineage = lineage;
+      s.lineageVersion++;
       return;
     }
-    s.reset();
-    for (const l of this.replacedListeners) l(s);
+    for (const l of this.replaceListeners) l.before(s);
+    this.history.dropStream(s);
+    s.replace(lineage);
+    this.announcedReady = false;
+    for (const l of this.replaceListeners) l.after(s);
   }
 
   plan(p: PartitionPlan): void {
@@ -238,7 +245,6 @@ export class SnapshotCache implements RecordSink {
       appliedAt,
       data: `{"stream":"${s.name}","op":"${op}","key":${k}${v},"createdAt":${createdAt},"appliedAt":${appliedAt}}`,
       streamPos: s.position,
-      generation: s.generation,
     };
     this.history.push(u);
     return u;

@@ -43,14 +43,12 @@ export class StreamState {
   readonly feed: FeedWindow<FeedItem> | null;
   /** Bumped on every change of data or position. */
   version = 0;
+  /** Identity of the data (RecordSink.lineage); '' until the source names it. */
+  lineage = '';
+  /** Bumped on every change of `lineage`. */
+  lineageVersion = 0;
   /** Rows dropped by TTL since start: data changes that the position cannot show (see Selection.etag). */
   expirations = 0;
-  /** Identity of the topic's data (RecordSink.lineage); null until the source tells it. */
-  lineage: string | null = null;
-  /** Bumped when the data is replaced (a new lineage): older history entries no longer apply. */
-  generation = 0;
-  /** Set once the data was replaced: partitions planned again do not hold back readiness. */
-  private replaced = false;
   private pos = '';
   private rendered: { version: number; json: string } | null = null;
   /** Keys evicted for capacity during the current set(): turned into delete updates. */
@@ -105,22 +103,23 @@ export class StreamState {
       this.offsets[partition] = startOffset;
       this.floors[partition] = startOffset;
     }
-    // A re-read after a replacement is served as it goes (the stream is marked stale meanwhile):
-    // taking the instance out of the load balancer would not make the data any better.
-    if (!this.replaced) this.targets[partition] = Math.max(this.targets[partition]!, highWatermark);
+    this.targets[partition] = Math.max(this.targets[partition]!, highWatermark);
     this.touch();
   }
 
-  /** Drops the data and the position: the topic's data was replaced (a new lineage). */
-  reset(): void {
-    this.offsets.length = 0;
-    this.floors.length = 0;
-    this.targets.length = 0;
+  /**
+   * The data was replaced (another lineage): drops rows or items, partitions, floors and targets.
+   * The source plans the partitions again from their start.
+   */
+  replace(lineage: string): void {
     this.table?.clear();
     this.pendingEvictions.length = 0;
     this.feed?.clear();
-    this.generation++;
-    this.replaced = true;
+    this.offsets.length = 0;
+    this.floors.length = 0;
+    this.targets.length = 0;
+    this.lineage = lineage;
+    this.lineageVersion++;
     this.touch();
   }
 

@@ -20,8 +20,6 @@ export interface AppliedUpdate {
   readonly data: string;
   /** The stream's position string right after this update (see event-id.ts). */
   readonly streamPos: string;
-  /** The stream's generation when applied (StreamState.generation): replay skips older ones. */
-  readonly generation: number;
 }
 
 /** Counters the cache reports to (metrics live at the edge; the cache stays pure). */

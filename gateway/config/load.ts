@@ -36,6 +36,10 @@ export interface Config {
   readonly heartbeatMs: number;
   readonly retryMs: number;
   readonly historySize: number;
+  /** Keep updates applied within this window too (ms; 0: count only). */
+  readonly historyMaxAgeMs: number;
+  /** Ceiling of the history in records (at least historySize). */
+  readonly historyMaxRecords: number;
   readonly clientBufferBytes: number;
   readonly maxStreamsPerRequest: number;
   readonly demoRate: number;
@@ -229,6 +233,8 @@ export function loadSettings(
     heartbeatMs: e.HEARTBEAT_MS,
     retryMs: e.RETRY_MS,
     historySize: e.HISTORY_SIZE,
+    historyMaxAgeMs: e.HISTORY_SECONDS * 1000,
+    historyMaxRecords: Math.max(e.HISTORY_SIZE, e.HISTORY_MAX_RECORDS),
     clientBufferBytes: e.CLIENT_BUFFER_BYTES,
     maxStreamsPerRequest: e.MAX_STREAMS_PER_REQUEST,
     demoRate: e.DEMO_RATE,

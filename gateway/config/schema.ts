@@ -39,6 +39,10 @@ export const envSchema = z.object({
   HEARTBEAT_MS: int(100, 300_000).default(15_000),
   RETRY_MS: int(100, 600_000).default(3000),
   HISTORY_SIZE: int(0, 10_000_000).default(10_000),
+  /** Updates applied this recently are kept beyond HISTORY_SIZE (resume right after a restart). */
+  HISTORY_SECONDS: int(0, 86_400).default(60),
+  /** Memory bound of the history, whatever the age of what it holds. */
+  HISTORY_MAX_RECORDS: int(0, 10_000_000).default(100_000),
   CLIENT_BUFFER_BYTES: int(1024, 1024 * 1024 * 1024).default(1024 * 1024),
   MAX_STREAMS_PER_REQUEST: int(1, 64).default(16),
   DEMO_RATE: z.coerce.number().min(0).max(100_000).default(20),

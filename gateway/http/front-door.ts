@@ -11,6 +11,7 @@ import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
 import { urlTooLong } from '../security/request-limits.ts';
 import { BASE_SECURITY_HEADERS } from '../security/security-headers.ts';
 import { serveStream } from '../sse/stream-route.ts';
+import { answersAsStream, retryMsFor, sendStreamRetry } from '../sse/wait-answer.ts';
 import { compileTrust, RequestViews } from './request-view.ts';
 import { sendError } from './send-error.ts';
 
@@ -49,6 +50,12 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, common: readonly string[]) => {
     const e = toGatewayError(err);
     if (e.code === 'INTERNAL') log.error({ err, path: safePath(req.url ?? '') }, 'unhandled error');
+    // A stream client told to wait (draining, overloaded, limits) gets a 200 stream with a
+    // retry: and the reason, not a status that would stop an EventSource for good.
+    if (!res.headersSent && routeOf(pathOf(req.url ?? '')) === 'stream' && answersAsStream(req, e)) {
+      sendStreamRetry(res, e, retryMsFor(e, ctx.config.retryMs, ctx.random), common, req.method);
+      return;
+    }
     // Both routes write their headers in one writeHead: an answer not yet sent has none set.
     if (!res.headersSent)
       for (let i = 0; i < common.length; i += 2) res.setHeader(common[i]!, common[i + 1]!);
@@ -86,6 +93,11 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
     if (endpoint === 'snapshot' && !counter.countEnded(req, res, endpoint)) counter.track(req, res, endpoint);
     return true;
   };
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 /** The endpoint a path names: its one spelling, as every route matches (router.ts). */

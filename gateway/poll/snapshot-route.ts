@@ -19,9 +19,11 @@ export type SnapshotHandler = (req: RequestView, res: ServerResponse, headers?: 
  * node:http front door (gateway/http/front-door.ts), after its security and admission checks.
  */
 export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
-  const maxAge = Math.floor(ctx.config.pollIntervalMs / 1000);
-  // With stream tokens a body is per-user data: shared caches (CDNs, proxies) must not keep it.
-  const cacheControl = `${ctx.config.security.streamTokenSecrets.length > 0 ? 'private' : 'public'}, max-age=${maxAge}`;
+  // no-cache: a cache (the browser's included) may keep the body but must revalidate it on every
+  // use, with the ETag, which costs a 304. A max-age made a browser fetch() polling faster than
+  // it read its own cached copy. With stream tokens a body is per-user data: shared caches (CDNs,
+  // proxies) must not keep it.
+  const cacheControl = `${ctx.config.security.streamTokenSecrets.length > 0 ? 'private' : 'public'}, no-cache`;
   const pollInterval = String(ctx.config.pollIntervalMs);
   return (req, res, headers = []) => {
     const grant = checkStreamToken(ctx, req);

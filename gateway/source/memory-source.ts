@@ -33,7 +33,7 @@ export class MemorySource implements RecordSource {
   private readonly now: () => number;
   private pending: SourceRecord[] = [];
   private scheduled = false;
-  /** Per topic, the identity of its data: `<lineage>:<n>`, n counting `replace()` calls. */
+  /** Per topic, the identity of its data (RecordSink.lineage): `lineage` until replaced. */
   private readonly lineages = new Map<string, string>();
   private readonly lineage: string;
   private replacements = 0;
@@ -49,7 +49,11 @@ export class MemorySource implements RecordSource {
      * runs for days: it keeps a few, since nothing re-reads its log after start.
      */
     retain?: number;
-    /** Identity of the data (RecordSink.lineage); default `memory`: two sources fed alike match. */
+    /**
+     * Identity of the data (RecordSink.lineage). Default `memory`: two sources fed the same
+     * records hold the same data, so their ids resume on each other (as two gateways on one
+     * Kafka cluster). Change it with `replaceData()` or `replace()`.
+     */
     lineage?: string;
   }) {
     this.partitions = opts.partitions ?? 1;
@@ -63,7 +67,7 @@ export class MemorySource implements RecordSource {
         s.topic,
         Array.from({ length: this.partitions }, () => ({ base: 0, records: [] })),
       );
-      this.lineages.set(s.topic, `${this.lineage}:0`);
+      this.lineages.set(s.topic, this.lineage);
     }
   }
 
@@ -71,14 +75,14 @@ export class MemorySource implements RecordSource {
     this.sink = sink;
     // Everything logged so far is delivered below, as a bootstrap: not again on the next tick.
     this.pending = [];
-    for (const s of this.streams) this.bootstrap(sink, s);
+    for (const s of this.streams) this.planTopic(sink, s);
     this.lastFetchAt = this.now();
   }
 
-  private bootstrap(sink: RecordSink, s: StreamConfig): void {
+  /** Names the topic's lineage, plans its partitions and delivers what they hold (a bootstrap). */
+  private planTopic(sink: RecordSink, s: StreamConfig): void {
     sink.lineage(s.topic, this.lineages.get(s.topic)!);
-    const parts = this.logs.get(s.topic)!;
-    parts.forEach((log, partition) => {
+    this.logs.get(s.topic)!.forEach((log, partition) => {
       const high = log.base + log.records.length;
       const start = Math.max(log.base, s.mode === 'table' ? 0 : high - s.maxItems);
       sink.plan({ topic: s.topic, partition, startOffset: start, highWatermark: high });
@@ -86,17 +90,26 @@ export class MemorySource implements RecordSource {
     });
   }
 
+  /**
+   * Replaces a topic's data, as deleting and re-creating a Kafka topic does: its log starts
+   * again empty under a new lineage, and the sink is told (it drops the old state).
+   */
+  replaceData(topic: string, lineage: string): void {
+    const parts = this.logs.get(topic);
+    if (!parts) throw new Error(`unknown topic ${topic}`);
+    for (const log of parts) {
+      log.base = 0;
+      log.records = [];
+    }
+    this.pending = this.pending.filter((r) => r.topic !== topic);
+    this.lineages.set(topic, lineage);
+    const s = this.streams.find((x) => x.topic === topic)!;
+    if (this.sink) this.planTopic(this.sink, s);
+  }
+
   /** Simulates a topic deleted and created again: empty, with a new lineage, read from its start. */
   replace(topic: string): void {
-    const stream = this.streams.find((s) => s.topic === topic);
-    if (!stream) throw new Error(`unknown topic ${topic}`);
-    this.logs.set(
-      topic,
-      Array.from({ length: this.partitions }, () => ({ base: 0, records: [] })),
-    );
-    this.pending = this.pending.filter((r) => r.topic !== topic);
-    this.lineages.set(topic, `${this.lineage}:${++this.replacements}`);
-    if (this.sink) this.bootstrap(this.sink, stream);
+    this.replaceData(topic, `${this.lineage}:${++this.replacements}`);
   }
 
   async stop(): Promise<void> {

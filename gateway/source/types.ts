@@ -27,8 +27,8 @@ export interface PartitionPlan {
 export interface RecordSink {
   /** Identity of a topic's data (Kafka: cluster id + topic id; demo: a random id per run). Called before
    * plan() for the topic's partitions. A later call with a different value means the data was replaced
-   * (topic re-created, offsets reset): the sink drops the topic's state and the source plans its
-   * partitions again from their start. */
+   * (topic re-created, offsets reset): the sink drops the topic's state and history, and the source
+   * plans its partitions again from their start. Event ids carry the lineage (docs/protocol.md). */
   lineage(topic: string, lineage: string): void;
   /** Called once per partition before its first records (and for partitions added later). */
   plan(p: PartitionPlan): void;

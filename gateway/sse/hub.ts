@@ -1,23 +1,47 @@
 import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { StreamState } from '../cache/stream-state.ts';
 import type { AppliedUpdate } from '../cache/types.ts';
 import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SharedChunk } from './shared-chunk.ts';
 import type { FramedEvent, Subscriber } from './subscriber.ts';
+import { GATEWAY_ERROR_EVENT } from './wait-answer.ts';
 
-/** Subscribers sharing one Selection, and the position last announced to them. */
+/**
+ * Subscribers sharing one Selection, and the position last announced to them.
+ *
+ * Invariant (what makes a join gap-free by construction): `lastPos` is the selection's position
+ * at queue index `from` of the pending batch, and every subscriber of the group has seen every
+ * update before its own queue index and none after it. A flush frames the batch from `from` on;
+ * members get all of it, each joiner only the suffix from the index it joined at.
+ */
 interface Group {
   readonly selection: Selection;
   readonly members: Set<Subscriber>;
   /** Per stream of the selection, the position string carried by the last event id. */
   readonly lastPos: string[];
+  /** Queue index `lastPos` is at (non-zero only for a group made while a batch is pending). */
+  from: number;
+  /** Joined while a batch is pending: their initial write already holds the batch up to `at`. */
+  joining: Array<{ sub: Subscriber; at: number }>;
 }
+
+/** Runs the flush of a batch later: `setImmediate` in production, a manual queue in tests. */
+export type FlushScheduler = (flush: () => void) => void;
 
 export interface HubOptions {
   heartbeatMs: number;
   /** Hooks for metrics; all optional. */
   onDelivered?: (update: AppliedUpdate, clients: number, now: number) => void;
   now?: () => number;
+  /** Base of the retry: hint when streams are ended for replaced data (RETRY_MS). */
+  retryMs?: number;
+  random?: () => number;
+  /**
+   * When the batch of updates applied so far is written out. Default `setImmediate`: one tick of
+   * batching, so everything applied from one Kafka fetch goes out in one write per client.
+   */
+  schedule?: FlushScheduler;
 }
 
 const HEARTBEAT = new SharedChunk(encodeComment(''));
@@ -31,12 +55,12 @@ export class SseHub {
   private readonly groups = new Map<string, Group>();
   private queued: AppliedUpdate[] = [];
   private flushScheduled = false;
-  /** Clients whose snapshot already includes the queued updates: they join after the flush. */
-  private joining: Subscriber[] = [];
+  private readonly schedule: FlushScheduler;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeReady: () => void;
+  private readonly unsubscribeReplaced: () => void;
   private count = 0;
   private readonly waiters = new Set<() => void>();
 
@@ -45,10 +69,18 @@ export class SseHub {
     private readonly opts: HubOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.schedule = opts.schedule ?? setImmediate;
     this.unsubscribe = cache.onUpdates((u) => this.enqueue(u));
     // Streams held open before readiness wait in waitUntil(); readiness may come with no update.
     this.unsubscribeReady = cache.onReady(() => {
       for (const w of this.waiters) w();
+    });
+    // A stream's data replaced (new lineage): what is queued goes out under the old ids first,
+    // then the streams that showed the old data end with a retry:; they come back with an id of
+    // the old lineage and get a resync snapshot (reason `lineage`) once the new data is read.
+    this.unsubscribeReplaced = cache.onReplaced({
+      before: () => this.flush(),
+      after: (stream) => this.endShowing(stream),
     });
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
@@ -59,31 +91,41 @@ export class SseHub {
     return this.count;
   }
 
-  /** Adds a client whose initial write reflects the cache as it is now. */
+  /**
+   * Adds a client whose initial write reflects the cache as it is now. Call it in the same
+   * synchronous step as rendering that write: the client joins at the current end of the pending
+   * batch and receives exactly the updates applied after it, whatever applies, flushes or
+   * readiness come between now and the flush.
+   */
   join(sub: Subscriber): void {
     this.count++;
-    if (this.flushScheduled) this.joining.push(sub);
-    else this.groupFor(sub.selection).members.add(sub);
+    const at = this.queued.length;
+    const g = this.groupFor(sub.selection);
+    if (at === 0) g.members.add(sub);
+    else g.joining.push({ sub, at });
   }
 
   /** Removes a client (called from its close hook; idempotent). */
   leave(sub: Subscriber): void {
     const g = this.groups.get(sub.selection.key);
-    if (g?.members.delete(sub)) this.count--;
+    if (!g) return;
+    if (g.members.delete(sub)) this.count--;
     else {
-      const i = this.joining.indexOf(sub);
+      const i = g.joining.findIndex((j) => j.sub === sub);
       if (i >= 0) {
-        this.joining.splice(i, 1);
+        g.joining.splice(i, 1);
         this.count--;
       }
     }
-    if (g && g.members.size === 0) this.groups.delete(g.selection.key);
+    if (g.members.size === 0 && g.joining.length === 0) this.groups.delete(g.selection.key);
   }
 
   /** Every open subscriber (for shutdown drains and control events). */
   *subscribers(): IterableIterator<Subscriber> {
-    for (const g of this.groups.values()) yield* g.members;
-    yield* this.joining;
+    for (const g of this.groups.values()) {
+      yield* g.members;
+      for (const j of g.joining) yield j.sub;
+    }
   }
 
   /**
@@ -120,6 +162,7 @@ export class SseHub {
     clearInterval(this.heartbeat);
     this.unsubscribe();
     this.unsubscribeReady();
+    this.unsubscribeReplaced();
   }
 
   /** A retry hint spread over [0.5, 1.5) x base, so reconnects after a blip do not synchronise. */
@@ -127,10 +170,17 @@ export class SseHub {
     return encodeRetry(Math.round(baseMs * (0.5 + random())));
   }
 
+  /** The group of a selection; a new one starts at the current position, i.e. the end of the batch. */
   private groupFor(selection: Selection): Group {
     let g = this.groups.get(selection.key);
     if (!g) {
-      g = { selection, members: new Set(), lastPos: selection.streams.map((s) => s.position) };
+      g = {
+        selection,
+        members: new Set(),
+        lastPos: selection.streams.map((s) => s.position),
+        from: this.queued.length,
+        joining: [],
+      };
       this.groups.set(selection.key, g);
     }
     return g;
@@ -140,8 +190,7 @@ export class SseHub {
     for (const u of updates) this.queued.push(u);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // One tick of batching: everything applied from one Kafka fetch goes out in one write.
-    setImmediate(() => this.flush());
+    this.schedule(() => this.flush());
   }
 
   private flush(): void {
@@ -149,30 +198,67 @@ export class SseHub {
     this.queued = [];
     this.flushScheduled = false;
     const now = this.now();
-    for (const g of this.groups.values()) this.flushGroup(g, updates, now);
-    const joining = this.joining;
-    this.joining = [];
-    for (const sub of joining) if (sub.isOpen) this.groupFor(sub.selection).members.add(sub);
+    for (const g of this.groups.values()) {
+      this.flushGroup(g, updates, now);
+      g.from = 0;
+      const joining = g.joining;
+      g.joining = [];
+      for (const j of joining) if (j.sub.isOpen) g.members.add(j.sub);
+    }
     for (const w of this.waiters) w();
   }
 
   private flushGroup(g: Group, updates: readonly AppliedUpdate[], now: number): void {
-    const { selection, lastPos, members } = g;
+    const { selection, lastPos, members, joining } = g;
     const events: FramedEvent[] = [];
+    /** Queue index of each event, for the joiners' suffixes. */
+    const at: number[] = [];
     let chunk = '';
-    for (const u of updates) {
+    const prefix = selection.idPrefix;
+    for (let k = g.from; k < updates.length; k++) {
+      const u = updates[k]!;
       const i = selection.streams.indexOf(u.stream);
       if (i < 0) continue;
       lastPos[i] = u.streamPos;
-      const text = encodeJsonEvent('update', `${selection.setHash}:${lastPos.join('_')}`, u.data);
+      const text = encodeJsonEvent('update', `${prefix}:${lastPos.join('_')}`, u.data);
       events.push({ conflationKey: u.stream.mode === 'table' ? `${u.stream.name}\0${u.key}` : null, text });
+      at.push(k);
       chunk += text;
-      this.opts.onDelivered?.(u, members.size, now);
+      let clients = members.size;
+      for (const j of joining) if (j.at <= k) clients++;
+      this.opts.onDelivered?.(u, clients, now);
     }
     if (events.length === 0) return;
     // Encoded (and chunk-framed) once, the same Buffer for every member.
     const shared = new SharedChunk(chunk);
     for (const sub of members) sub.send(shared, events);
+    // Joiners (rare: a connect while a batch is pending) get the events after their index.
+    for (const { sub, at: from } of joining) {
+      const first = at.findIndex((k) => k >= from);
+      if (first < 0) continue;
+      if (first === 0) sub.send(shared, events);
+      else {
+        const tail = events.slice(first);
+        sub.send(new SharedChunk(tail.map((e) => e.text).join('')), tail);
+      }
+    }
+  }
+
+  private endShowing(stream: StreamState): void {
+    const random = this.opts.random ?? Math.random;
+    const data = JSON.stringify({
+      code: 'DATA_REPLACED',
+      message: `the data of stream ${stream.name} was replaced; reconnect for a resync`,
+      reconnect: true,
+    });
+    for (const g of [...this.groups.values()]) {
+      if (!g.selection.includes(stream)) continue;
+      for (const sub of [...g.members, ...g.joining.map((j) => j.sub)])
+        sub.end(
+          SseHub.jitteredRetry(this.opts.retryMs ?? 3000, random) +
+            encodeJsonEvent(GATEWAY_ERROR_EVENT, undefined, data),
+        );
+    }
   }
 
   private beat(): void {

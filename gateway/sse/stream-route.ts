@@ -13,6 +13,7 @@ import { encodeComment, encodeJsonEvent } from './encoder.ts';
 import { acceptsEventStream, SSE_HEADER_LIST } from './headers.ts';
 import { SseHub } from './hub.ts';
 import { Subscriber, type SubscriberHooks } from './subscriber.ts';
+import { EDGE_HEADER, edgeFailsOver, wantsEventStream } from './wait-answer.ts';
 
 /** Query parameter carrying the last event id on a first connection (EventSource sets the header on reconnects). */
 export const LAST_EVENT_ID_PARAM = 'lastEventId';
@@ -22,7 +23,7 @@ export const RESUME_WAIT_MS = 3000;
 type Start =
   | { kind: 'fresh' }
   | { kind: 'resume'; cursors: number[][] }
-  | { kind: 'resync'; reason: 'too_old' | 'other_streams' | 'ahead' };
+  | { kind: 'resync'; reason: 'too_old' | 'other_streams' | 'ahead' | 'bad_id' | 'lineage' };
 
 /**
  * `GET /v1/stream?streams=a,b`: a snapshot event, then updates. Every input is validated before
@@ -51,6 +52,10 @@ export async function serveStream(
   const selection = ctx.selections.resolve(queryString(req, 'streams'));
   grant.assertAllows(selection.names);
   const start = parseStart(req, selection);
+  // Behind an edge that fails over (NGINX as shipped), a stream sent to an instance still
+  // bootstrapping is refused so the edge tries a ready one; otherwise it is held (open()).
+  if (!ctx.cache.isReady() && edgeFailsOver(header(req, EDGE_HEADER)))
+    throw new GatewayError('NOT_READY', undefined, { retryAfterSeconds: jitteredSeconds(1, ctx.random) });
   // Caps and event-loop shedding last: only a valid request counts against them. The stream
   // is handed back to the caps when its subscriber closes (hooksFor).
   const ip = clientIp(req);
@@ -77,9 +82,14 @@ function parseStart(req: RequestView, selection: Selection): Start {
   const raw = h !== undefined && h !== '' ? h : queryString(req, LAST_EVENT_ID_PARAM, 4096);
   if (raw === undefined || raw === '') return { kind: 'fresh' };
   const parsed = selection.parseCursor(raw);
+  // A page that stored an id this gateway cannot read must not be stopped for good (a 400
+  // closes an EventSource): a stream client gets a fresh snapshot marked as a resync instead.
+  if (parsed.kind === 'malformed' && wantsEventStream(header(req, 'accept')))
+    return { kind: 'resync', reason: 'bad_id' };
   if (parsed.kind === 'malformed')
     throw new GatewayError('BAD_LAST_EVENT_ID', `Last-Event-ID is malformed: ${parsed.reason}`);
   if (parsed.kind === 'other-set') return { kind: 'resync', reason: 'other_streams' };
+  if (parsed.kind === 'other-lineage') return { kind: 'resync', reason: 'lineage' };
   return { kind: 'resume', cursors: parsed.cursors };
 }
 

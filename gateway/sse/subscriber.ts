@@ -5,6 +5,7 @@ import type { ErrorCode } from '../errors.ts';
 import { streamEnded, streamStarted } from '../http/connection-guard.ts';
 import { encodeJsonEvent } from './encoder.ts';
 import type { SharedChunk } from './shared-chunk.ts';
+import { GATEWAY_ERROR_EVENT } from './wait-answer.ts';
 
 /** How long an ended stream may take to hand its last bytes to the kernel before it is destroyed. */
 export const END_GRACE_MS = 2000;
@@ -161,9 +162,9 @@ export class Subscriber {
     this.hooks.onClose(this);
   }
 
-  /** Ends the stream with an `error` event carrying a catalogue code. */
+  /** Ends the stream with a `gateway-error` event carrying a catalogue code. */
   fail(code: ErrorCode, message: string): void {
-    this.end(encodeJsonEvent('error', undefined, JSON.stringify({ code, message })));
+    this.end(encodeJsonEvent(GATEWAY_ERROR_EVENT, undefined, JSON.stringify({ code, message })));
   }
 
   private disconnectSlow(): void {

@@ -62,16 +62,13 @@ export class LiveMapStore implements RecordSink {
     this.keep = opts.keepOrders ?? 500;
   }
 
-  /** A topic whose data was replaced (re-created) is dropped and read again from its start. */
+  /** Replaced data (another lineage): forget the topic's rows and offsets; the source re-plans it. */
   lineage(topic: string, lineage: string): void {
     const known = this.lineages.get(topic);
     this.lineages.set(topic, lineage);
     if (known === undefined || known === lineage) return;
-    for (const tp of [...this.next.keys()])
-      if (tp.startsWith(`${topic}/`)) {
-        this.next.delete(tp);
-        this.targets.delete(tp);
-      }
+    for (const tp of [...this.next.keys()]) if (tp.startsWith(`${topic}/`)) this.next.delete(tp);
+    for (const tp of [...this.targets.keys()]) if (tp.startsWith(`${topic}/`)) this.targets.delete(tp);
     if (topic === this.opts.ordersTopic) this.orders.length = 0;
     else if (topic === this.opts.totalsTopic) this.totals.clear();
   }

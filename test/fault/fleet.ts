@@ -2,7 +2,8 @@
  * Lean streaming clients and pollers for the fault-injection tests: hundreds of SSE clients over
  * a few HTTP/2 connections to NGINX (as browsers multiplex their EventSources), each parsed with
  * eventsource-parser and behaving like EventSource (reconnect after the server's `retry:` with
- * Last-Event-ID). Each client checks, event by event, the numbered records of the producer
+ * Last-Event-ID; a non-200 answer stops it for good, as it stops a browser). Each client checks,
+ * event by event, the numbered records of the producer
  * (producer.ts): the feed's `seq` must grow by exactly one and each counter key's `n` too, so a
  * skipped or repeated update is caught where it happens, with the client and the ids around it.
  */
@@ -45,8 +46,14 @@ export interface StreamClient {
   updates: number;
   /** 200 answers (stream opened). */
   connects: number;
-  /** Non-200 answers (refused: 429/503...), by status. */
+  /**
+   * Non-200 answers (or 200s that are not text/event-stream), by status. Fatal, as for a
+   * browser's EventSource ("fail the connection"): the client stops for good and an anomaly is
+   * recorded, so a server or edge answering a stream client 503/429 fails the test.
+   */
   readonly refusals: Map<number, number>;
+  /** The client stopped for good after a non-200 answer (an EventSource would be CLOSED). */
+  gaveUp: boolean;
   /** Times (epoch ms) at which the client reconnected after losing a stream. */
   readonly reconnects: number[];
   /**
@@ -150,7 +157,6 @@ export class Fleet {
     this.requests.add(req);
     req.setEncoding('utf8');
     let status = 0;
-    let retryAfterMs = 0;
     const parser = createParser({
       onEvent: (ev) => onEvent(c, ev),
       onRetry: (ms) => {
@@ -159,13 +165,16 @@ export class Fleet {
     });
     req.on('response', (h) => {
       status = Number(h[':status']);
-      if (status === 200) {
+      const type = String(h['content-type'] ?? '');
+      if (status === 200 && type.startsWith('text/event-stream')) {
         c.connects++;
         c.open = true;
       } else {
+        // WHATWG HTML "fail the connection": an EventSource never reconnects after this.
         c.refusals.set(status, (c.refusals.get(status) ?? 0) + 1);
-        // As the client kit does: honour Retry-After, with jitter so refused clients spread out.
-        retryAfterMs = Number(h['retry-after'] ?? 1) * 1000 * (0.5 + Math.random());
+        c.gaveUp = true;
+        c.anomalies.push(`closed for good: answered ${status} ${type}`);
+        status = -1;
       }
     });
     req.on('data', (chunk: string) => {
@@ -176,8 +185,9 @@ export class Fleet {
       this.requests.delete(req);
       if (c.open) c.drops.push(Date.now());
       c.open = false;
-      if (this.closing) return;
-      this.later(c, status === 200 || status === 0 ? c.retryMs : retryAfterMs, true);
+      if (this.closing || c.gaveUp) return;
+      // A network error (status 0) or the end of a 200 stream: reconnect after retry:.
+      this.later(c, c.retryMs, true);
     });
   }
 
@@ -204,6 +214,7 @@ function newClient(id: number): StreamClient {
     updates: 0,
     connects: 0,
     refusals: new Map(),
+    gaveUp: false,
     reconnects: [],
     plannedReconnects: [],
     drops: [],
@@ -288,7 +299,7 @@ function onEvent(c: StreamClient, ev: EventSourceMessage): void {
     case 'shutdown':
       c.shutdowns++;
       return;
-    case 'error':
+    case 'gateway-error':
       c.errors.push(ev.data);
       return;
   }

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   formatEventId,
+  lineageHash,
   MAX_EVENT_ID_LENGTH,
   parseEventId,
   streamSetHash,
@@ -130,7 +131,9 @@ const headerValue = fc.oneof(
     ),
     maxLength: 80,
   }),
-  fc.stringMatching(/^[0-9a-f]{6}:\d{1,20}(\.\d{1,20}){0,3}(_\d{1,20}(\.\d{1,20}){0,3}){0,3}$/),
+  fc.stringMatching(
+    /^[0-9a-f]{6}(-[0-9a-f]{6})?:\d{1,20}(\.\d{1,20}){0,3}(_\d{1,20}(\.\d{1,20}){0,3}){0,3}$/,
+  ),
   fc.constantFrom('', ' ', '1:2', ':', '_', '000000:', 'ffffff:0_0', `a7b3c1:${'1.'.repeat(1200)}1`),
 );
 
@@ -198,7 +201,7 @@ describe('HTTP inputs (property-based, real app)', { timeout: 600_000 }, () => {
           headerValue,
           fc
             .array(fc.nat(), { minLength: 1, maxLength: 3 })
-            .map((o) => formatEventId(sel.setHash, [o.join('.')])),
+            .map((o) => formatEventId(sel.idPrefix, [o.join('.')])),
         ),
         async (lei) => {
           const a = await hit(guarded, 'GET', `/v1/stream?streams=orders&access_token=${valid}`, {
@@ -314,6 +317,7 @@ describe('HTTP inputs (property-based, real app)', { timeout: 600_000 }, () => {
 
 describe('event id parser (property-based)', () => {
   const hash = streamSetHash(['orders', 'totals']);
+  const LINEAGE = lineageHash(['', '']);
 
   test('any string: never throws; malformed unless it has the exact shape', () => {
     fc.assert(
@@ -321,12 +325,12 @@ describe('event id parser (property-based)', () => {
         fc.oneof(fc.string({ unit: 'binary', maxLength: 100 }), headerValue),
         fc.integer({ min: 1, max: 4 }),
         (raw, n) => {
-          const p = parseEventId(raw, hash, n);
+          const p = parseEventId(raw, hash, LINEAGE, n);
           if (p.kind === 'ok') {
             assert.equal(p.cursors.length, n);
             for (const c of p.cursors) for (const o of c) assert.ok(Number.isSafeInteger(o) && o >= 0);
           }
-          if (raw.length > MAX_EVENT_ID_LENGTH || !/^[0-9a-f]{6}:/.test(raw))
+          if (raw.length > MAX_EVENT_ID_LENGTH || !/^[0-9a-f]{6}(-[0-9a-f]{6})?:/.test(raw))
             assert.equal(p.kind, 'malformed');
         },
       ),
@@ -343,16 +347,17 @@ describe('event id parser (property-based)', () => {
         }),
         (cursors) => {
           const id = formatEventId(
-            hash,
+            `${hash}-${LINEAGE}`,
             cursors.map((c) => c.join('.')),
           );
           if (id.length > MAX_EVENT_ID_LENGTH) return;
-          assert.deepEqual(parseEventId(id, hash, cursors.length), { kind: 'ok', cursors });
+          assert.deepEqual(parseEventId(id, hash, LINEAGE, cursors.length), { kind: 'ok', cursors });
           assert.equal(
-            parseEventId(id, hash === '000000' ? '000001' : '000000', cursors.length).kind,
+            parseEventId(id, hash === '000000' ? '000001' : '000000', LINEAGE, cursors.length).kind,
             'other-set',
           );
-          assert.equal(parseEventId(id, hash, cursors.length + 1).kind, 'other-set');
+          assert.equal(parseEventId(id, hash, LINEAGE, cursors.length + 1).kind, 'other-set');
+          assert.equal(parseEventId(id, hash, 'abcdef', cursors.length).kind, 'other-lineage');
         },
       ),
       { numRuns: RUNS * 2 },

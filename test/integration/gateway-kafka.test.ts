@@ -114,7 +114,7 @@ describe('gateway on a real Kafka broker', () => {
   });
 
   test('resume with Last-Event-ID replays exactly the missed updates; too old -> resync', async (t) => {
-    const f = await gateway(t, { HISTORY_SIZE: '20' });
+    const f = await gateway(t, { HISTORY_SIZE: '20', HISTORY_SECONDS: '0' });
     const first = await openSse(`${f.url}/v1/stream?streams=totals`, { t });
     await first.nextEvent();
     await produce(

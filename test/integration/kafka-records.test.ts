@@ -397,6 +397,7 @@ describe('records written by the Java client', () => {
     const resync = await resumed.nextEvent();
     assert.equal(resync.event, 'snapshot');
     assert.equal(json(resync).resync, true);
+    assert.equal(json(resync).reason, 'lineage', 'an id of the old topic: another lineage (issue 17)');
     const entries = (json(resync).streams as { totals: { entries: object } }).totals.entries;
     assert.deepEqual(Object.keys(entries).sort(), ['new0', 'new1', 'new2']);
     await eventually('no longer stale once re-read', async () => {

@@ -94,7 +94,7 @@ function gateway() {
       const pos = from.split(':')[1]!.split('_');
       return updates.map((u) => {
         pos[STREAMS.findIndex((c) => c.name === u.stream.name)] = u.streamPos;
-        return `${selection.setHash}:${pos.join('_')}`;
+        return `${selection.idPrefix}:${pos.join('_')}`;
       });
     },
     records: () => [...offsets.values()].reduce((a, b) => a + b, 0),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   formatEventId,
+  lineageHash,
   MAX_EVENT_ID_LENGTH,
   parseEventId,
   streamPosition,
@@ -10,6 +11,8 @@ import {
 } from '../../gateway/cache/event-id.ts';
 
 const SET = streamSetHash(['orders', 'totals']);
+const LIN = lineageHash(['cluster-a/topic-1', 'cluster-a/topic-2']);
+const PREFIX = `${SET}-${LIN}`;
 
 describe('event ids', () => {
   test('the set hash is 6 hex digits, stable, and differs between sets', () => {
@@ -28,15 +31,15 @@ describe('event ids', () => {
       [12, 40],
       [7, 9, 3],
     ];
-    const id = formatEventId(SET, cursors.map(streamPosition));
-    assert.equal(id, `${SET}:12.40_7.9.3`);
-    assert.deepEqual(parseEventId(id, SET, 2), { kind: 'ok', cursors });
+    const id = formatEventId(PREFIX, cursors.map(streamPosition));
+    assert.equal(id, `${PREFIX}:12.40_7.9.3`);
+    assert.deepEqual(parseEventId(id, SET, LIN, 2), { kind: 'ok', cursors });
   });
 
   test('round trip with zero and large offsets', () => {
     const cursors = [[0], [Number.MAX_SAFE_INTEGER, 0]];
-    const id = formatEventId(SET, cursors.map(streamPosition));
-    assert.deepEqual(parseEventId(id, SET, 2), { kind: 'ok', cursors });
+    const id = formatEventId(PREFIX, cursors.map(streamPosition));
+    assert.deepEqual(parseEventId(id, SET, LIN, 2), { kind: 'ok', cursors });
   });
 
   for (const bad of [
@@ -57,35 +60,42 @@ describe('event ids', () => {
     `${SET}:12345678901234567_1`,
   ]) {
     test(`malformed: ${JSON.stringify(bad)}`, () => {
-      const r = parseEventId(bad, SET, 2);
+      const r = parseEventId(bad, SET, LIN, 2);
       assert.equal(r.kind, 'malformed');
     });
   }
 
   test('an offset beyond 2^53 is malformed, not rounded', () => {
-    const r = parseEventId(`${SET}:9999999999999999_1`, SET, 2);
+    const r = parseEventId(`${SET}:9999999999999999_1`, SET, LIN, 2);
     assert.equal(r.kind, 'malformed');
   });
 
   test('an id of another set of streams is other-set', () => {
     const other = streamSetHash(['orders']);
-    assert.deepEqual(parseEventId(`${other}:5_1`, SET, 2), { kind: 'other-set' });
+    assert.deepEqual(parseEventId(`${other}:5_1`, SET, LIN, 2), { kind: 'other-set' });
   });
 
   test('the right hash with the wrong number of streams is other-set', () => {
-    assert.deepEqual(parseEventId(`${SET}:5`, SET, 2), { kind: 'other-set' });
-    assert.deepEqual(parseEventId(`${SET}:5_1_2`, SET, 2), { kind: 'other-set' });
+    assert.deepEqual(parseEventId(`${SET}:5`, SET, LIN, 2), { kind: 'other-set' });
+    assert.deepEqual(parseEventId(`${SET}:5_1_2`, SET, LIN, 2), { kind: 'other-set' });
+  });
+
+  test('an id of other data (another lineage, or none: a gateway before lineages) is other-lineage', () => {
+    const other = lineageHash(['cluster-a/topic-1', 'cluster-a/topic-2-recreated']);
+    assert.notEqual(other, LIN);
+    assert.deepEqual(parseEventId(`${SET}-${other}:5_1`, SET, LIN, 2), { kind: 'other-lineage' });
+    assert.deepEqual(parseEventId(`${SET}:5_1`, SET, LIN, 2), { kind: 'other-lineage' });
   });
 
   test('too long is malformed before any regex work', () => {
     const long = `${SET}:${'1.'.repeat(MAX_EVENT_ID_LENGTH)}1`;
-    const r = parseEventId(long, SET, 1);
+    const r = parseEventId(long, SET, LIN, 1);
     assert.equal(r.kind, 'malformed');
     assert.match((r as { reason: string }).reason, /longer than/);
   });
 
   test('parse never throws on hostile input', () => {
     for (const raw of ['\0', '\uFFFF', 'a:'.repeat(500), `${SET}:${'9'.repeat(2000)}`])
-      assert.doesNotThrow(() => parseEventId(raw, SET, 2));
+      assert.doesNotThrow(() => parseEventId(raw, SET, LIN, 2));
   });
 });

@@ -68,7 +68,8 @@ describe('shutdown', () => {
     const ready = await httpGet(`${f.url}/readyz`);
     assert.equal(ready.status, 503);
     assert.equal(JSON.parse(ready.text).draining, true);
-    const refused = await httpGet(`${f.url}/v1/stream`, { accept: 'text/event-stream' });
+    // A plain HTTP client gets the status; an EventSource a 200 stream telling it to come back.
+    const refused = await httpGet(`${f.url}/v1/stream`);
     assert.equal(refused.status, 503);
     assert.equal(JSON.parse(refused.text).error.code, 'SHUTTING_DOWN');
     assert.equal(refused.headers['retry-after'], '2');

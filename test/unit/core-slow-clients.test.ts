@@ -130,7 +130,7 @@ describe('slow clients', () => {
     }
     // Reading again right away (within the end grace period) gets everything, then the error.
     conn.resume();
-    const err = await conn.waitFor((i) => i.kind === 'event' && i.event === 'error');
+    const err = await conn.waitFor((i) => i.kind === 'event' && i.event === 'gateway-error');
     const body = JSON.parse((err as SseEventItem).data);
     assert.equal(body.code, 'SLOW_CONSUMER');
     assert.match(body.message, /16384 bytes/);

@@ -228,7 +228,7 @@ describe('GET /v1/stream', () => {
   });
 
   test('an id older than the history gets a snapshot marked resync (too_old)', async (t) => {
-    const { f, lastId } = await resumeSetup(t, { HISTORY_SIZE: '2' });
+    const { f, lastId } = await resumeSetup(t, { HISTORY_SIZE: '2', HISTORY_SECONDS: '0' });
     await produceMissed(f);
     const conn = await openSse(`${f.url}/v1/stream?streams=${SEL}`, {
       t,
@@ -256,7 +256,7 @@ describe('GET /v1/stream', () => {
   test('an id ahead of this instance waits for it to catch up, then replays', async (t) => {
     const { f } = await resumeSetup(t);
     const sel = f.ctx.selections.resolve(SEL);
-    const ahead = `${sel.setHash}:0_3`; // this instance is at totals offset 1
+    const ahead = `${sel.idPrefix}:0_3`; // this instance is at totals offset 1
     const conn = await openSse(`${f.url}/v1/stream?streams=${SEL}`, {
       t,
       headers: { 'Last-Event-ID': ahead },
@@ -277,7 +277,7 @@ describe('GET /v1/stream', () => {
     const sel = f.ctx.selections.resolve(SEL);
     const conn = await openSse(`${f.url}/v1/stream?streams=${SEL}`, {
       t,
-      headers: { 'Last-Event-ID': `${sel.setHash}:0_50` },
+      headers: { 'Last-Event-ID': `${sel.idPrefix}:0_50` },
     });
     const { body } = await expectSnapshot(conn); // after RESUME_WAIT_MS
     assert.equal(body.resync, true);
@@ -288,13 +288,14 @@ describe('GET /v1/stream', () => {
     [
       'malformed Last-Event-ID header',
       `/v1/stream?streams=${SEL}`,
-      { 'Last-Event-ID': 'garbage' },
+      // Not a stream client (a stream client gets a resync instead: core-stream-wait.test.ts).
+      { 'Last-Event-ID': 'garbage', accept: '*/*' },
       'BAD_LAST_EVENT_ID',
     ],
     [
       'malformed lastEventId parameter',
       `/v1/stream?streams=${SEL}&lastEventId=1:2:3`,
-      {},
+      { accept: '*/*' },
       'BAD_LAST_EVENT_ID',
     ],
     ['unknown stream', '/v1/stream?streams=orders,nope', {}, 'UNKNOWN_STREAM'],
@@ -303,7 +304,10 @@ describe('GET /v1/stream', () => {
   ] as const) {
     test(`${name}: 400 JSON with the catalogue code, nothing streamed`, async (t) => {
       const f = await startFixture(t);
-      const res = await httpGet(`${f.url}${path}`, { accept: 'text/event-stream', ...headers });
+      const res = await httpGet(`${f.url}${path}`, {
+        accept: 'text/event-stream',
+        ...(headers as Record<string, string>),
+      });
       assert.equal(res.status, 400);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       const body = JSON.parse(res.text);

@@ -135,7 +135,7 @@ describe('stream tokens on /v1/stream and /v1/snapshot', () => {
     assert.equal(watch.sweep(), 0, 'not before its expiry');
     now = T0 + 30_000;
     // No manual sweep: the gateway's one sweep timer notices within a second.
-    const err = await short.waitFor((i) => i.kind === 'event' && i.event === 'error');
+    const err = await short.waitFor((i) => i.kind === 'event' && i.event === 'gateway-error');
     assert.equal(err.kind === 'event' && JSON.parse(err.data).code, 'TOKEN_EXPIRED');
     await short.closed;
     assert.equal(short.isClosed, true);

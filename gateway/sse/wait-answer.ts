@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode, GatewayError } from '../errors.ts';
+import { encodeJsonEvent, encodeRetry } from './encoder.ts';
+import { SSE_HEADER_LIST } from './headers.ts';
+
+/**
+ * The event that carries a catalogue error on a stream. Not `error`: an `error` event sent by
+ * the server reaches `EventSource.onerror` together with the connection errors (and fires it
+ * twice), so a page could not tell "the gateway said why" from "the network failed".
+ */
+export const GATEWAY_ERROR_EVENT = 'gateway-error';
+
+/**
+ * Refusals a stream client should wait out and retry, never fatal: an `EventSource` that gets any
+ * non-200 status stops reconnecting for good (WHATWG HTML, "fail the connection").
+ */
+export const STREAM_WAIT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'SHUTTING_DOWN',
+  'OVERLOADED',
+  'NOT_READY',
+  'RATE_LIMITED',
+  'TOO_MANY_STREAMS_PER_CLIENT',
+]);
+
+/**
+ * Request header an edge proxy sets to say "answer refusals with their HTTP status: I retry them
+ * on another instance and turn what is left into a stream answer myself" (the shipped NGINX
+ * template sets `X-Switchyard-Edge: failover` on /v1/stream). Without it a refused stream client
+ * gets the 200 answer below, since nothing in between would retry for it.
+ */
+export const EDGE_HEADER = 'x-switchyard-edge';
+
+/** Whether the client asked for an event stream (`EventSource` always sends this Accept). */
+export function wantsEventStream(accept: string | string[] | undefined): boolean {
+  return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
+}
+
+/** Whether the edge in front retries refusals itself (see {@link EDGE_HEADER}). */
+export function edgeFailsOver(value: string | string[] | undefined): boolean {
+  return value === 'failover';
+}
+
+/** Whether a refusal of this request is answered as a 200 stream that tells the client to retry. */
+export function answersAsStream(req: IncomingMessage, e: GatewayError): boolean {
+  return (
+    STREAM_WAIT_CODES.has(e.code) &&
+    wantsEventStream(req.headers.accept) &&
+    !edgeFailsOver(req.headers[EDGE_HEADER])
+  );
+}
+
+/**
+ * The retry delay for a refusal: its Retry-After (already jittered, whole seconds) spread over
+ * [0.5, 1.5) x, or `fallbackMs` spread the same way when it has none.
+ */
+export function retryMsFor(e: GatewayError, fallbackMs: number, random: () => number): number {
+  const base = e.retryAfterSeconds === undefined ? fallbackMs : e.retryAfterSeconds * 1000;
+  return Math.round(base * (0.5 + random()));
+}
+
+/**
+ * Answers a refused stream request with `200 text/event-stream`: a `retry:` and one
+ * `gateway-error` event `{code, message, reconnect: true, retryMs}`, then the end of the
+ * response. Every spec-following client reconnects after `retry` with its Last-Event-ID.
+ */
+export function sendStreamRetry(
+  res: ServerResponse,
+  e: GatewayError,
+  retryMs: number,
+  headers: readonly string[],
+  method: string | undefined,
+): void {
+  res.writeHead(200, [...SSE_HEADER_LIST, ...headers]);
+  if (method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const data = JSON.stringify({ code: e.code, message: e.message, reconnect: true, retryMs });
+  res.end(encodeRetry(retryMs) + encodeJsonEvent(GATEWAY_ERROR_EVENT, undefined, data));
+}
