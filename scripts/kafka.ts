@@ -806,24 +806,28 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function invokedDirectly(): boolean {
+/** Runs a script's `main(argv)` when the file is the process's entry point (not when imported). */
+export function runWhenInvoked(
+  metaUrl: string,
+  name: string,
+  main: (argv: string[]) => Promise<number>,
+): void {
   const entry = process.argv[1];
-  if (!entry) return false;
+  if (!entry) return;
   try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+    if (realpathSync(entry) !== realpathSync(fileURLToPath(metaUrl))) return;
   } catch {
-    return false;
+    return;
   }
-}
-
-if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`kafka: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
     },
   );
 }
+
+runWhenInvoked(import.meta.url, 'kafka', main);

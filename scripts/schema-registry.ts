@@ -15,12 +15,20 @@
  * CLI: `node --import tsx scripts/schema-registry.ts <start|stop|restart|destroy|status> [--state DIR]`
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { cacheRoot, freePorts, isPidAlive, type ProgressLog, runCommand, tailLines } from './kafka.ts';
+import {
+  cacheRoot,
+  freePorts,
+  isPidAlive,
+  type ProgressLog,
+  runCommand,
+  runWhenInvoked,
+  tailLines,
+} from './kafka.ts';
 
 /** Apicurio Registry release used unless `APICURIO_VERSION` says otherwise. */
 export const DEFAULT_APICURIO_VERSION = '3.3.3';
@@ -387,24 +395,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function invokedDirectly(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`schema-registry: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runWhenInvoked(import.meta.url, 'schema-registry', main);
