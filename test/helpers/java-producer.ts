@@ -16,7 +16,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -60,15 +60,23 @@ export interface JavaProducer {
 }
 
 /** Compiles TestProducer.java against the broker's jars (once) and returns the classes dir. */
-async function compiled(lib: string): Promise<string> {
-  const src = readFileSync(SOURCE);
-  const hash = createHash('sha256').update(src).update(lib).digest('hex').slice(0, 12);
-  const out = join(dirname(lib), `test-producer-${hash}`);
-  if (existsSync(join(out, 'TestProducer.class'))) return out;
+function compiled(lib: string): Promise<string> {
+  return compileJava(SOURCE, lib, 'test-producer');
+}
+
+/**
+ * Compiles one Java source against the jars in `lib` into `<lib>/../<prefix>-<hash>` (once per
+ * source and jar set; concurrent runs build apart and the first rename wins). Returns that dir.
+ */
+export async function compileJava(source: string, lib: string, prefix: string): Promise<string> {
+  const hash = createHash('sha256').update(readFileSync(source)).update(lib).digest('hex').slice(0, 12);
+  const out = join(dirname(lib), `${prefix}-${hash}`);
+  const cls = `${basename(source, '.java')}.class`;
+  if (existsSync(join(out, cls))) return out;
   const partial = `${out}.partial-${process.pid}`;
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
-  await execFileAsync('javac', ['-nowarn', '-cp', `${lib}/*`, '-d', partial, SOURCE]);
+  await execFileAsync('javac', ['-nowarn', '-cp', `${lib}/*`, '-d', partial, source]);
   await rename(partial, out).catch(async () => rm(partial, { recursive: true, force: true }));
   return out;
 }

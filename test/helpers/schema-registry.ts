@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cacheRoot, runCommand } from '../../scripts/kafka.ts';
 import { startRegistry, stopRegistry } from '../../scripts/schema-registry.ts';
+import { compileJava } from './java-producer.ts';
 import { kafkaBrokers } from './kafka.ts';
 
 const execFileAsync = promisify(execFile);
@@ -126,16 +127,8 @@ async function serdeJars(): Promise<string> {
 }
 
 /** Compiles RegistryProducer.java against the serde jars (once per source version). */
-async function compiled(lib: string): Promise<string> {
-  const hash = createHash('sha256').update(readFileSync(SOURCE)).update(lib).digest('hex').slice(0, 12);
-  const out = join(dirname(lib), `producer-${hash}`);
-  if (existsSync(join(out, 'RegistryProducer.class'))) return out;
-  const partial = `${out}.partial-${process.pid}`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
-  await execFileAsync('javac', ['-nowarn', '-cp', `${lib}/*`, '-d', partial, SOURCE]);
-  await rename(partial, out).catch(async () => rm(partial, { recursive: true, force: true }));
-  return out;
+function compiled(lib: string): Promise<string> {
+  return compileJava(SOURCE, lib, 'producer');
 }
 
 /**
