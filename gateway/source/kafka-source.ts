@@ -4,7 +4,14 @@ import type { Logger } from '../observability/logger.ts';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client.ts';
 import type { KafkaHealth } from './kafka-health.ts';
 import { lineageOf, TopicIdentityReader } from './kafka-lineage.ts';
-import { disconnectWithin, MAX_WAIT_MS, TopicMissingError, TopicReader } from './topic-reader.ts';
+import {
+  disconnectWithin,
+  MAX_WAIT_MS,
+  TOPIC_AUTHORIZATION_FAILED,
+  TopicAuthorizationError,
+  TopicMissingError,
+  TopicReader,
+} from './topic-reader.ts';
 import type { RecordSink, RecordSource, SourceRecord, SourceStatus, TopicTrouble } from './types.ts';
 
 export interface KafkaSourceOptions extends KafkaClientOptions {
@@ -67,6 +74,18 @@ export class KafkaSource implements RecordSource {
     );
   }
 
+  /**
+   * The health report as the topic readers see it: a reader that fetches does not clear the
+   * source's problem while another reader still cannot read its topic (missing, or refused by
+   * ACLs), or a healthy topic would hide a broken one at every fetch.
+   */
+  private readonly readerHealth: Pick<KafkaHealth, 'failed' | 'recovered'> = {
+    failed: (component, err, extra) => this.opts.health!.failed(component, err, extra),
+    recovered: (component) => {
+      if (!this.readers.some((r) => r.blockedByBroker)) this.opts.health?.recovered(component);
+    },
+  };
+
   async start(sink: RecordSink): Promise<void> {
     for (const stream of this.opts.streams) {
       const reader = new TopicReader({
@@ -74,7 +93,7 @@ export class KafkaSource implements RecordSource {
         stream,
         sink,
         groupPrefix: this.opts.groupPrefix ?? this.opts.clientId,
-        health: this.opts.health,
+        health: this.readerHealth,
         prepare: this.opts.prepare,
         maxRetryMs: this.opts.maxRetryMs,
         stallRestartMs: this.stallRestartMs,
@@ -164,6 +183,10 @@ export class KafkaSource implements RecordSource {
       );
       return this.clusterOnlyLineage(topic);
     }
+    // Without Describe the broker names the topic with TOPIC_AUTHORIZATION_FAILED and no id:
+    // that is an ACL to fix, not a missing topic.
+    if (ids.topics.get(topic)?.errorCode === TOPIC_AUTHORIZATION_FAILED)
+      throw new TopicAuthorizationError(topic);
     const lineage = lineageOf(ids, topic);
     if (lineage === null) throw new TopicMissingError(topic);
     return lineage;

@@ -20,7 +20,7 @@ export interface TopicReaderOptions {
   /** Prefix of the consumer's group id (KAFKA_GROUP_PREFIX, else the client id). */
   groupPrefix: string;
   /** Connection-level failures (broker, TLS, login) are reported there too (issue 12). */
-  health?: KafkaHealth;
+  health?: Pick<KafkaHealth, 'failed' | 'recovered'>;
   maxRetryMs: number;
   stallRestartMs: number;
   logger: Logger;
@@ -36,6 +36,18 @@ export interface TopicReaderOptions {
 }
 
 /** Thrown by `identify` when the broker knows no such topic. */
+/** Kafka's error code for a topic this principal may not describe (Metadata answers). */
+export const TOPIC_AUTHORIZATION_FAILED = 29;
+
+/** The broker refuses this principal the topic (no Describe): thrown by the lineage probe. */
+export class TopicAuthorizationError extends Error {
+  readonly type = 'TOPIC_AUTHORIZATION_FAILED';
+  constructor(topic: string) {
+    super(`not authorized to access topics: [${topic}]`);
+    this.name = 'TopicAuthorizationError';
+  }
+}
+
 export class TopicMissingError extends Error {
   readonly type = 'UNKNOWN_TOPIC_OR_PARTITION';
   constructor(topic: string) {
@@ -92,6 +104,12 @@ export class TopicReader {
   }
 
   /** Why the topic is not being read, or null when it reads fine. */
+  /** Whether the broker keeps this reader from its topic (missing, or refused by ACLs). */
+  get blockedByBroker(): boolean {
+    const r = this.troubleState?.reason;
+    return r === 'topic_missing' || r === 'not_authorized';
+  }
+
   get trouble(): TopicTrouble | null {
     return this.troubleState;
   }
@@ -173,7 +191,12 @@ export class TopicReader {
       : classifyTopicError(err);
     this.setTrouble(reason, detail);
     // What concerns the connection rather than this topic's data goes to the Kafka health report.
-    if (reason === 'broker_unreachable' || reason === 'not_authorized' || reason === 'error')
+    if (
+      reason === 'broker_unreachable' ||
+      reason === 'not_authorized' ||
+      reason === 'topic_missing' ||
+      reason === 'error'
+    )
       this.opts.health?.failed('source', err, { retryInMs: delay });
     this.lastConsumerFetchAt = null;
     this.log.debug({ reason, err: (err as Error)?.message, delayMs: delay }, 'topic reader failed; retrying');
