@@ -128,10 +128,13 @@ describe('EventSource through faults', { timeout: 600_000 }, () => {
           .filter((e) => e.t === 'gateway-error')
           .map((e) => e.data ?? '')
           .join(' ');
+        // Which refusal a waiting client meets depends on timing: alone, its retry passes NGINX
+        // (4 streams held, limit_conn 5) and both full instances answer OVERLOADED; when two
+        // retries overlap, the second meets limit_conn (TOO_MANY_STREAMS_PER_CLIENT). Either is a
+        // 200 + retry: answer. (The per-address answer itself: test/unit/core-stream-wait.)
         return (
           logs.filter((l) => l.some((e) => e.t === 'snapshot')).length === 4 &&
-          codes.includes('"OVERLOADED"') &&
-          codes.includes('"TOO_MANY_STREAMS_PER_CLIENT"')
+          (codes.includes('"OVERLOADED"') || codes.includes('"TOO_MANY_STREAMS_PER_CLIENT"'))
         );
       },
       undefined,
