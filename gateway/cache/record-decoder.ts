@@ -89,14 +89,15 @@ export function decodeRecord(
     if (stream.mode === 'feed') return { ok: false, reason: 'invalid_json', detail: 'null value on a feed' };
     return { ok: true, record: { key, valueJson: null, createdAt: rec.timestamp } };
   }
-  // JSON is UTF-8 (RFC 8259): a bad byte would otherwise reach clients as U+FFFD.
-  if (!isUtf8(rec.value)) return { ok: false, reason: 'invalid_json', detail: 'value is not valid UTF-8' };
   let parsed: unknown;
   if (stream.format !== 'json') {
+    // Binary formats (Avro, Protobuf, framed JSON Schema): their decoders check their own bytes.
     const decoded = decodeFormat(stream, rec.value, 'value', formats);
     if (!decoded.ok) return decoded;
     parsed = decoded.value;
   } else {
+    // JSON is UTF-8 (RFC 8259): a bad byte would otherwise reach clients as U+FFFD.
+    if (!isUtf8(rec.value)) return { ok: false, reason: 'invalid_json', detail: 'value is not valid UTF-8' };
     try {
       parsed = JSON.parse(rec.value.toString('utf8'));
     } catch (err) {
