@@ -208,9 +208,11 @@ export class FleetState implements RolloutStore {
   private async write(key: string, body: Record<string, unknown>, asked: number | undefined): Promise<void> {
     // Based on the state this process has read: never on the defaults while the log is being read.
     if (!this.control.loaded() && !(await this.control.whenLoaded(LOAD_WAIT_MS)))
-      throw new GatewayError('CONTROL_UNAVAILABLE', 'the control log has not been read yet; retry', {
-        retryAfterSeconds: 2,
-      });
+      throw new GatewayError(
+        'CONTROL_UNAVAILABLE',
+        'the control log has not been read yet; retry. If this lasts, check that ROLLOUT_TOPIC exists (or set ROLLOUT_CREATE_TOPIC=true, or ROLLOUT_TOPIC=none) and the kafka problems on /readyz',
+        { retryAfterSeconds: 2 },
+      );
     const basedOn = asked ?? this.versionOf(key);
     // Older than what this process has read: stale for sure. (Newer: this process lags; the log decides.)
     if (basedOn < this.versionOf(key)) throw this.conflict(key, basedOn);

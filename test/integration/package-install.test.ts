@@ -213,6 +213,9 @@ describe('the packed package, installed in an empty folder, on a user contract a
           logLevel: 'warn',
           kafkaBrokers: kafkaBrokers(),
           streams: [{ name: 'board', mode: 'table', topic }],
+          // The fleet state's topic: a team creates it once (docs/kafka.md); this one asks for it.
+          rolloutTopic: `${topic}-control`,
+          rolloutCreateTopic: true,
           workers: 1,
           adminToken: ADMIN,
           rateLimitPerSecond: 0,
