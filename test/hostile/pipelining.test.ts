@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatewayProcess } from '../helpers/gateway-process.ts';
 import {
   assertHeapBack,
@@ -100,6 +101,10 @@ describe('hostile: pipelining', { timeout: 120_000 }, () => {
     // A poll then a stream: the stream's response waits for the poll's; the client leaves.
     c.write(Buffer.concat([rawRequest('GET', '/v1/snapshot'), STREAM]));
     await c.waitFor((t) => t.includes('event: snapshot'), 5000, 'the queued stream');
+    assert.equal((await streamGauges(gw)).healthzStreams, 1);
+    // /metrics may be one shared render old (RENDER_INTERVAL_MS): wait for the next one.
+    const deadline = Date.now() + 2000;
+    while ((await streamGauges(gw)).sseConnections !== 1 && Date.now() < deadline) await sleep(50);
     assert.equal((await streamGauges(gw)).sseConnections, 1);
     c.destroy();
     await assertStreamsBackTo(gw, baseline);
