@@ -3,6 +3,7 @@ import {
   ContractLoadError,
   type LoadedContract,
   prepareContracts,
+  unusedContractWarnings,
 } from '../legacy-adapter/contract-loader.ts';
 import { startDemoLegacyBackend } from '../legacy-adapter/demo-backend.ts';
 import { isClusterPrimary, runPrimary } from './cluster.ts';
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   ctx.logger.info({ port, source: ctx.source.kind }, 'listening');
   if (config.legacy.demoNote) ctx.logger.warn(config.legacy.demoNote);
+  for (const w of unusedContractWarnings(config, contracts))
+    if (ctx.fleet.identity.worker <= 1) ctx.logger.warn(w);
   // One banner per instance: with WORKERS > 1, the first worker prints it.
   const firstWorker = ctx.fleet.identity.worker <= 1;
   if (firstWorker && (process.stdout.isTTY || process.env.SWITCHYARD_PRINT_URLS === '1')) {

@@ -460,16 +460,24 @@ export class LegacyAdapter {
     }
   }
 
-  /** The loaded contracts (admin API): name, version, the old path, streams and source file. */
+  /**
+   * The loaded contracts (admin API): name, version, the old path, streams, source file, the
+   * routes using it (`unused` when none), and what would refuse a switch to it (`problems`).
+   */
   contractList(): Record<string, unknown>[] {
-    return Object.values(this.contracts).map((c) => ({
-      name: c.name,
-      version: c.version,
-      route: c.route,
-      streams: c.streams,
-      file: this.contractFiles.get(c.name) ?? null,
-      usedBy: [...this.routes.values()].filter((r) => r.contract === c).map((r) => r.name),
-    }));
+    return Object.values(this.contracts).map((c) => {
+      const usedBy = [...this.routes.values()].filter((r) => r.contract === c).map((r) => r.name);
+      return {
+        name: c.name,
+        version: c.version,
+        route: c.route,
+        streams: c.streams,
+        file: this.contractFiles.get(c.name) ?? null,
+        usedBy,
+        unused: usedBy.length === 0,
+        problems: contractStreamProblems(c, this.streams),
+      };
+    });
   }
 
   /** Stops comparisons and closes the backend connections. */

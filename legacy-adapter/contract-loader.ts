@@ -210,6 +210,33 @@ export function routeContractProblems(
   return problems;
 }
 
+/**
+ * The user's contracts that no configured route uses, each as a start-up warning naming its file.
+ * They loaded and have a contract's shape, but nothing else checks them until a route is switched
+ * to one (PUT /v1/admin/routes/:name), so the streams they read are checked here too: a switch
+ * to a contract reading an unconfigured stream would be refused. The bundled example, loaded when
+ * LEGACY_CONTRACTS is not set, is not the user's and gives no warning.
+ */
+export function unusedContractWarnings(
+  config: {
+    legacy: Pick<LegacyConfig, 'routes' | 'contracts'>;
+    streams: readonly { name: string; mode: 'table' | 'feed' }[];
+  },
+  loaded: readonly LoadedContract[],
+): string[] {
+  if (!config.legacy.contracts) return [];
+  const used = new Set(config.legacy.routes.map((r) => r.contract ?? r.name));
+  return loaded
+    .filter((l) => !used.has(l.contract.name))
+    .map((l) => {
+      const problems = contractStreamProblems(l.contract, config.streams);
+      return (
+        `${l.file}: contract "${l.contract.name}" is loaded but no legacy route uses it (LEGACY_ROUTES)` +
+        (problems.length > 0 ? `; a route switched to it would be refused: ${problems.join('; ')}` : '')
+      );
+    });
+}
+
 function firstLine(s: string): string {
   return s.split('\n')[0]?.slice(0, 300) ?? '';
 }

@@ -6,7 +6,11 @@
 
 import { printableSettings } from '../gateway/config/file.ts';
 import { ConfigError, loadSettings } from '../gateway/config/load.ts';
-import { ContractLoadError, prepareContracts } from '../legacy-adapter/contract-loader.ts';
+import {
+  ContractLoadError,
+  prepareContracts,
+  unusedContractWarnings,
+} from '../legacy-adapter/contract-loader.ts';
 
 const USAGE = `Usage:
   switchyard config check [FILE] [--name value ...]   validate FILE (default: --config, SWITCHYARD_CONFIG
@@ -39,6 +43,7 @@ export async function configCommand(
       return 0;
     }
     const { config } = loaded;
+    for (const w of unusedContractWarnings(config, contracts)) err(`warning: ${w}\n`);
     out(
       `${loaded.file ?? '(no config file: environment and flags only)'}: valid ` +
         `(${config.streams.length} streams, ${config.legacy.routes.length} legacy routes, ` +

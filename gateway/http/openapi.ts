@@ -283,6 +283,8 @@ export const ADMIN_OPENAPI = {
                       },
                       file: { type: ['string', 'null'] },
                       usedBy: { type: 'array', items: { type: 'string' } },
+                      unused: { type: 'boolean' },
+                      problems: { type: 'array', items: { type: 'string' } },
                     },
                   },
                 },
