@@ -13,7 +13,8 @@
  * the test fails loudly rather than silently running something other than what Docker would.
  *
  * The deliberate differences from `docker build`: the base image's node and npm are the host's
- * (Node 20, the same major as node:20-bookworm-slim), and its npm cache is the host's, seen
+ * (Node 20, the same major as node:20-bookworm-slim; npm here may be newer than the image's 10),
+ * and its npm cache is the host's, seen
  * through an overlay (so `npm cache clean` in a stage cleans only the stage's view).
  */
 import { spawn, spawnSync } from 'node:child_process';

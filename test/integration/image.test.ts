@@ -3,7 +3,8 @@
  * in CI) by test/helpers/dockerfile.ts: every instruction of the real file executed, each stage
  * in a private mount namespace where /src, /pkg, /app and /tmp are that stage's own folders and
  * the rest of the host is read-only. The one deliberate difference: the base image's node and npm
- * are this machine's (Node 20, the major of node:20-bookworm-slim), its npm cache reused.
+ * are this machine's (Node 20, the major of node:20-bookworm-slim; its npm may be a newer major
+ * than the image's npm 10), its npm cache reused through an overlay.
  *
  * Then `docker run` as docs/deploy/README.md tells users: the config file mounted at the path the
  * image's SWITCHYARD_CONFIG names, a contracts folder at /app/contracts (the config saying
