@@ -73,9 +73,7 @@ async function once(args: string[]): Promise<Sample> {
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const heap = Number(
-      /^switchyard_process_nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? Number.NaN,
-    );
+    const heap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
     return { upMs, readyMs, cpuMs, rssMiB: rssKb / 1024, heapMiB: heap / 1024 / 1024 };
   } finally {
     child.kill('SIGKILL');

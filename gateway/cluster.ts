@@ -3,6 +3,7 @@ import type { Config } from './config/load.ts';
 import { servePrimary } from './fleet/cluster-ipc.ts';
 import { WORKER_INDEX_ENV } from './fleet/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { backoffCeiling } from './util/backoff.ts';
 
 /** After the drain window, workers still running get this long before SIGKILL. */
 const KILL_GRACE_MS = 5000;
@@ -61,7 +62,7 @@ export function runPrimary(config: Config, logger: Logger = createLogger(config.
       return;
     }
     crashes = lived < STABLE_AFTER_MS ? crashes + 1 : 0;
-    const delay = crashes === 0 ? 0 : Math.min(MAX_RESPAWN_DELAY_MS, 500 * 2 ** (crashes - 1));
+    const delay = crashes === 0 ? 0 : backoffCeiling(crashes - 1, 500, MAX_RESPAWN_DELAY_MS);
     log.error({ pid: w.process.pid, code, signal, delayMs: delay }, 'worker died; starting another');
     setTimeout(() => fork(index), delay);
   });

@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import {
   ContractLoadError,
   type LoadedContract,
@@ -10,9 +9,9 @@ import { isClusterPrimary, runPrimary } from './cluster.ts';
 import { type Config, ConfigError, loadConfig } from './config/load.ts';
 import { createGateway, startGateway } from './gateway.ts';
 import { createApp } from './http/app.ts';
+import { createHttpServer } from './http/server.ts';
 import { shutdown } from './lifecycle.ts';
 import { createLogger } from './observability/logger.ts';
-import { hardenServer } from './security/index.ts';
 
 /** Exit code of a start-up failure fixed by a setting (bad config, port in use): not respawned. */
 const EXIT_CONFIG = 2;
@@ -60,14 +59,7 @@ async function main(): Promise<void> {
     ...(legacyDemo ? { source: legacyDemo.source, legacyUrl: legacyDemo.url } : {}),
   });
   const app = createApp(ctx);
-  // Request line + headers past MAX_HEADER_BYTES get a JSON 431 (hardenServer), not Node's empty one.
-  const server = hardenServer(createServer({ maxHeaderSize: config.security.maxHeaderBytes }, app));
-  // Long-lived responses: no socket inactivity timeout (heartbeats keep proxies happy); bounded
-  // time to receive a request (slowloris); keep-alive longer than NGINX's upstream keepalive.
-  server.timeout = 0;
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 20_000;
-  server.keepAliveTimeout = 65_000;
+  const server = createHttpServer(app, { maxHeaderBytes: config.security.maxHeaderBytes });
 
   await startGateway(ctx);
   await new Promise<void>((resolve, reject) => {

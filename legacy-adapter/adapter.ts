@@ -10,6 +10,7 @@ import type { GatewayMetrics } from '../gateway/observability/metrics.ts';
 import { sendVersioned } from '../gateway/poll/send-body.ts';
 import type { VersionedBody } from '../gateway/poll/versioned-body.ts';
 import { checkStreamToken } from '../gateway/security/stream-access.ts';
+import { TokenBucket } from '../gateway/util/token-bucket.ts';
 import {
   contractProblem,
   contractStreamProblems,
@@ -59,25 +60,6 @@ export interface RoutePatch {
   mode?: unknown;
   contract?: unknown;
   sampleRate?: unknown;
-}
-
-/** A token bucket refilled continuously at `perSecond`, holding at most one second's worth. */
-class TokenBucket {
-  private tokens: number;
-  private at: number | null = null;
-
-  constructor(private readonly perSecond: number) {
-    this.tokens = perSecond;
-  }
-
-  take(now: number): boolean {
-    if (this.at !== null)
-      this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.at) * this.perSecond) / 1000);
-    this.at = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
 }
 
 /** One legacy route's live state: its mode can change at runtime, its name and path cannot. */
@@ -153,7 +135,9 @@ export class LegacyAdapter {
     this.config = deps.config.legacy;
     this.streams = deps.config.streams;
     this.host = deps.host;
-    this.budget = new TokenBucket(this.config.shadowMaxPerSecond);
+    // At most one second's worth of comparisons at once; the host is built after the adapter.
+    const perSecond = this.config.shadowMaxPerSecond;
+    this.budget = new TokenBucket({ perSecond, burst: perSecond, now: () => this.host().now() });
     const given = deps.contracts ?? {};
     if (Array.isArray(given)) {
       const loaded = given as readonly LoadedContract[];
@@ -225,7 +209,7 @@ export class LegacyAdapter {
     const rate = route.sampleRate ?? this.config.shadowSampleRate;
     if (req.method !== 'GET' || rate <= 0 || host.random() >= rate)
       return this.forward(req, res, next, route, null);
-    if (!this.budget.take(host.now())) {
+    if (!this.budget.tryTake()) {
       this.skip(route, 'rate_limited');
       return this.forward(req, res, next, route, null);
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { liveMapContract } from '../compat/contracts/live-map.ts';
 import type { LegacyContract } from '../compat/contracts/types.ts';
+import { parseListSpec } from '../gateway/config/list-spec.ts';
 
 /** How a legacy route answers; see docs/migration-guide.md. */
 export const ROUTE_MODES = ['proxy', 'shadow', 'serve'] as const;
@@ -139,19 +140,12 @@ export const legacyContractsSchema = z
  * form `name:path:mode[:contract][,...]` (e.g. `live-map:/api/live-map.json:proxy`). `none`: no routes.
  */
 export function parseLegacyRoutesSpec(raw: string): unknown {
-  const text = raw.trim();
-  if (text === 'none') return [];
-  if (text.startsWith('[')) return JSON.parse(text);
-  return text
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)
-    .map((part) => {
-      const [name, path, mode, contract, ...rest] = part.split(':');
-      if (rest.length > 0 || mode === undefined)
-        throw new Error(`"${part.slice(0, 80)}" is not name:path:mode[:contract]`);
-      return contract === undefined ? { name, path, mode } : { name, path, mode, contract };
-    });
+  if (raw.trim() === 'none') return [];
+  return parseListSpec(raw, ([name, path, mode, contract, ...rest], part) => {
+    if (rest.length > 0 || mode === undefined)
+      throw new Error(`"${part.slice(0, 80)}" is not name:path:mode[:contract]`);
+    return contract === undefined ? { name, path, mode } : { name, path, mode, contract };
+  });
 }
 
 /**

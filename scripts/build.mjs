@@ -27,7 +27,7 @@ execFileSync(
     cwd: root,
   },
 );
-for (const dir of ['gateway/compare/assets', 'compat/demo/public']) {
+for (const dir of ['compat/compare-ui', 'compat/demo/public']) {
   log(`copy ${dir}`);
   cpSync(join(root, dir), join(dist, dir), { recursive: true });
 }

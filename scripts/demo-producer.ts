@@ -6,7 +6,7 @@
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { DEMO_STREAMS } from '../gateway/config/load.ts';
 import { parseStreamsSpec } from '../gateway/config/streams.ts';
-import { LiveMapGenerator } from '../gateway/demo/live-map.ts';
+import { LiveMapGenerator } from '../gateway/source/demo-live-map.ts';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
 if (brokers.length === 0) {

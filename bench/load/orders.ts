@@ -1,4 +1,4 @@
-import { LiveMapGenerator, seededRandom } from '../../gateway/demo/live-map.ts';
+import { LiveMapGenerator, seededRandom } from '../../gateway/source/demo-live-map.ts';
 
 /** One record as every system receives it: the same key, JSON text and creation time. */
 export interface BenchMessage {
@@ -21,7 +21,7 @@ const PRODUCTS = [
 const CHANNELS = ['online_store', 'pos', 'mobile_app', 'marketplace'];
 
 /**
- * Live-map orders (gateway/demo/live-map.ts) widened with shop, product and channel fields to
+ * Live-map orders (gateway/source/demo-live-map.ts) widened with shop, product and channel fields to
  * the ~250 bytes of a realistic order event. Seeded: every system of a run is fed the very same
  * sequence. `createdAt` stays the last field, written from the send time.
  */

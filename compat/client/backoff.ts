@@ -1,16 +1,17 @@
+import { backoffDelay, jitter } from '../../gateway/util/backoff.ts';
+
 /**
- * Exponential backoff with jitter: attempt n (0-based) waits a uniformly random time in
+ * The kit's reconnect backoff: attempt n (0-based) waits a uniformly random time in
  * [base/2, min(cap, base x 2^n)], so clients failing together do not come back together.
+ * (gateway/util/backoff.ts is pure and bundled into the kit.)
  */
 export function backoff(attempt: number, baseMs: number, capMs: number, random: () => number): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  const floor = Math.min(ceiling, baseMs / 2);
-  return Math.round(floor + (ceiling - floor) * random());
+  return backoffDelay(attempt, baseMs, capMs, random, baseMs / 2);
 }
 
 /** Spreads a delay over [0.8, 1.2) x ms: periodic work (polls, rechecks) of many clients does not align. */
 export function spread(ms: number, random: () => number): number {
-  return Math.round(ms * (0.8 + 0.4 * random()));
+  return jitter(ms, 0.8, 1.2, random);
 }
 
 /**

@@ -46,7 +46,7 @@ export const liveMapShape = z
 
 export type LiveMapBody = z.infer<typeof liveMapShape>;
 
-/** The order record as the gateway's streams carry it (gateway/demo/live-map.ts `Order`). */
+/** The order record as the gateway's streams carry it (gateway/source/demo-live-map.ts `Order`). */
 interface OrderRecord {
   id: string;
   city: string;

@@ -23,6 +23,12 @@ interface Asset {
   readonly etag: string;
 }
 
+/**
+ * The page itself is browser code and lives with the other browser code, in compat/compare-ui/
+ * (copied to dist/compat/compare-ui by `npm run build`, the same place relative to this module).
+ */
+const COMPARE_UI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'compat', 'compare-ui');
+
 /** The page's files and uPlot's, read once at start (a few hundred KB, served from memory). */
 function loadAssets(): Map<string, Asset> {
   const assets = new Map<string, Asset>();
@@ -31,8 +37,8 @@ function loadAssets(): Map<string, Asset> {
     const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
     assets.set(name, { body, type: TYPES[extname(name)] ?? 'application/octet-stream', etag });
   };
-  const own = join(dirname(fileURLToPath(import.meta.url)), 'assets');
-  for (const name of readdirSync(own)) if (TYPES[extname(name)]) add(name, join(own, name));
+  for (const name of readdirSync(COMPARE_UI_DIR))
+    if (TYPES[extname(name)]) add(name, join(COMPARE_UI_DIR, name));
   const uplot = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'));
   add('uPlot.esm.js', join(uplot, 'uPlot.esm.js'));
   add('uPlot.min.css', join(uplot, 'uPlot.min.css'));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseListSpec } from './list-spec.ts';
 
 /** Stream names appear in URLs and event ids: keep them short and URL-safe. */
 export const STREAM_NAME = /^[a-z][a-z0-9_]{0,31}$/;
@@ -51,16 +52,8 @@ export type StreamConfig = z.infer<typeof streamSchema>;
  * `name:mode:topic[,name:mode:topic...]` (e.g. `orders:feed:live.orders,totals:table:live.totals`).
  */
 export function parseStreamsSpec(raw: string): unknown {
-  const text = raw.trim();
-  if (text.startsWith('[')) return JSON.parse(text);
-  return text
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)
-    .map((part) => {
-      const [name, mode, ...topic] = part.split(':');
-      return { name, mode, topic: topic.join(':') };
-    });
+  // A topic name may itself hold colons: everything after the mode is the topic.
+  return parseListSpec(raw, ([name, mode, ...topic]) => ({ name, mode, topic: topic.join(':') }));
 }
 
 export const streamsSchema = z

@@ -24,8 +24,3 @@ export function queryString(
 export function clientIp(req: Pick<RequestView, 'ip' | 'socket'>): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
-
-/** Retry-After seconds spread over [base, 2 x base) so refused clients do not return together. */
-export function jitteredSeconds(base: number, random: () => number = Math.random): number {
-  return Math.max(1, Math.round(base * (1 + random())));
-}

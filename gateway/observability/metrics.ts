@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from './process-metrics.ts';
 
 /**
  * Latency buckets (seconds) fine enough to tell 5 ms from 50 ms and 1 s from 10 s: the two
@@ -70,8 +71,7 @@ export class GatewayMetrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (opts.defaultMetrics !== false)
-      collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
+    if (opts.defaultMetrics !== false) collectProcessMetrics(this.registry);
     this.sseConnections = new Gauge({
       name: 'switchyard_sse_connections',
       help: 'Open SSE streams.',

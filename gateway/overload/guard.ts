@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
-import { jitteredSeconds } from '../http/request-utils.ts';
+import { jitteredSeconds } from '../util/backoff.ts';
 import { LoopLagMonitor } from './loop-lag.ts';
 import { StreamCaps } from './stream-caps.ts';
 

@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
-import { jitteredSeconds, queryString } from '../http/request-utils.ts';
+import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
 import { checkStreamToken } from '../security/stream-access.ts';
+import { jitteredSeconds } from '../util/backoff.ts';
 import { sendVersioned } from './send-body.ts';
 
 /**

@@ -3,7 +3,6 @@ import { GatewayError } from '../errors.ts';
 import type { ControlLog, ControlRecord } from '../fleet/control-log.ts';
 import { FleetState, type ProcessIdentity } from '../fleet/state.ts';
 import type { Logger } from '../observability/logger.ts';
-import { backoffDelay } from '../source/backoff.ts';
 import {
   createKafkaClient,
   groupId,
@@ -13,6 +12,7 @@ import {
 import { type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
 import { classifyKafkaError } from '../source/kafka-failure.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
+import { backoffDelay } from '../util/backoff.ts';
 import type { RolloutRules } from './rules.ts';
 
 // Only some kafkajs exports are visible as ESM named imports; the rest come from the default export.

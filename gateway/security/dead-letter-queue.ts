@@ -1,8 +1,8 @@
 import { Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
-import { backoffDelay } from '../source/backoff.ts';
 import { createKafkaClient, type KafkaClientOptions } from '../source/kafka-client.ts';
 import { type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
+import { backoffDelay } from '../util/backoff.ts';
 import type { DeadLetterResult } from './security-metrics.ts';
 
 /** A rejected record and why, as copied to the dead-letter topic. */

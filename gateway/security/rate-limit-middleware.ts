@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
-import { clientIp, jitteredSeconds } from '../http/request-utils.ts';
+import { clientIp } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
+import { jitteredSeconds } from '../util/backoff.ts';
 import { clientKey, RateLimiter } from './rate-limiter.ts';
 import { securityMetrics } from './security-metrics.ts';
 

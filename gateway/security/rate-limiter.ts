@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { LRUCache } from 'lru-cache';
+import { TokenBucket, type TokenRate } from '../util/token-bucket.ts';
 
 export interface RateLimitOptions {
   /** Tokens added per second (the sustained request rate allowed). */
@@ -11,22 +12,18 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 /**
  * A token bucket per client key, kept in an LRU so memory stays bounded whatever the number of
  * addresses. A forgotten client starts again with a full bucket, which only ever errs towards
  * letting a request through. Pure apart from the injected clock.
  */
 export class RateLimiter {
-  private readonly buckets: LRUCache<string, Bucket>;
-  private readonly now: () => number;
+  private readonly buckets: LRUCache<string, TokenBucket>;
+  /** Shared by every client's bucket: a bucket holds only its tokens and last refill time. */
+  private readonly rate: TokenRate;
 
-  constructor(private readonly opts: RateLimitOptions) {
-    this.now = opts.now ?? Date.now;
+  constructor(opts: RateLimitOptions) {
+    this.rate = { perSecond: opts.perSecond, burst: opts.burst, now: opts.now ?? Date.now };
     this.buckets = new LRUCache({ max: opts.maxClients });
   }
 
@@ -37,21 +34,12 @@ export class RateLimiter {
 
   /** Takes one token for `key`: 0 when the request may proceed, else ms until it could. */
   take(key: string): number {
-    const now = this.now();
-    const { perSecond, burst } = this.opts;
     let b = this.buckets.get(key);
     if (!b) {
-      b = { tokens: burst, at: now };
+      b = new TokenBucket(this.rate);
       this.buckets.set(key, b);
-    } else {
-      b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) * perSecond) / 1000);
-      b.at = now;
     }
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - b.tokens) * 1000) / perSecond);
+    return b.tryTake() ? 0 : b.msUntil();
   }
 }
 

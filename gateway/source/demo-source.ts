@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamConfig } from '../config/streams.ts';
-import { LiveMapGenerator } from '../demo/live-map.ts';
+import { LiveMapGenerator } from './demo-live-map.ts';
 import { MemorySource } from './memory-source.ts';
 import type { RecordSink, RecordSource, SourceStatus } from './types.ts';
 

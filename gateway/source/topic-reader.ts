@@ -1,7 +1,7 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../util/backoff.ts';
 import { groupId, withCoordinatorCause } from './kafka-client.ts';
 import type { KafkaHealth } from './kafka-health.ts';
 import { StallDetector } from './stall-detector.ts';

@@ -2,6 +2,7 @@ import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { StreamState } from '../cache/stream-state.ts';
 import type { AppliedUpdate } from '../cache/types.ts';
+import { jitteredRetryMs } from '../util/backoff.ts';
 import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SharedChunk } from './shared-chunk.ts';
 import type { FramedEvent, Subscriber } from './subscriber.ts';
@@ -167,7 +168,7 @@ export class SseHub {
 
   /** A retry hint spread over [0.5, 1.5) x base, so reconnects after a blip do not synchronise. */
   static jitteredRetry(baseMs: number, random: () => number = Math.random): string {
-    return encodeRetry(Math.round(baseMs * (0.5 + random())));
+    return encodeRetry(jitteredRetryMs(baseMs, random));
   }
 
   /** The group of a selection; a new one starts at the current position, i.e. the end of the batch. */

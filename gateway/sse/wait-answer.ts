@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode, GatewayError } from '../errors.ts';
+import { jitteredRetryMs } from '../util/backoff.ts';
 import { encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SSE_HEADER_LIST } from './headers.ts';
 
@@ -55,7 +56,7 @@ export function answersAsStream(req: IncomingMessage, e: GatewayError): boolean 
  */
 export function retryMsFor(e: GatewayError, fallbackMs: number, random: () => number): number {
   const base = e.retryAfterSeconds === undefined ? fallbackMs : e.retryAfterSeconds * 1000;
-  return Math.round(base * (0.5 + random()));
+  return jitteredRetryMs(base, random);
 }
 
 /**

@@ -81,7 +81,7 @@ async function settled(gateways: readonly GatewayProcess[]): Promise<void> {
 }
 
 async function openFds(g: GatewayProcess): Promise<number> {
-  return metricValue(await g.metricsText(), 'switchyard_process_process_open_fds');
+  return metricValue(await g.metricsText(), 'process_open_fds');
 }
 
 function mib(h: HeapReading): number {

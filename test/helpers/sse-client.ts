@@ -11,7 +11,6 @@
  */
 import { once } from 'node:events';
 import {
-  createServer,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type RequestListener,
@@ -20,6 +19,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { createParser } from 'eventsource-parser';
+import { createHttpServer } from '../../gateway/http/server.ts';
 
 /** Guard timeout of every wait: fails the test instead of hanging it. */
 export const WAIT_GUARD_MS = 15_000;
@@ -40,9 +40,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts `app` on 127.0.0.1 port 0; closed (sockets destroyed) on `t.after` when given. */
+/**
+ * Starts `app` on 127.0.0.1 port 0 in the production server (createHttpServer: its timeouts and
+ * JSON answers to malformed requests); closed (sockets destroyed) on `t.after` when given.
+ */
 export async function listen(app: RequestListener, t?: Teardown): Promise<TestServer> {
-  const server = createServer(app);
+  const server = createHttpServer(app);
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);

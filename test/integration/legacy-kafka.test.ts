@@ -16,11 +16,11 @@ import { liveMapContract, liveMapShape } from '../../compat/contracts/live-map.t
 import type { LegacyContract } from '../../compat/contracts/types.ts';
 import { loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { LiveMapGenerator, seededRandom } from '../../gateway/demo/live-map.ts';
 import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
+import { LiveMapGenerator, seededRandom } from '../../gateway/source/demo-live-map.ts';
 import type { Comparison } from '../../legacy-adapter/shadow/compare.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
 import { listen, type TestServer } from '../helpers/sse-client.ts';

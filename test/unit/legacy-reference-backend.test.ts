@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { streamSchema } from '../../gateway/config/streams.ts';
-import { LiveMapGenerator, seededRandom } from '../../gateway/demo/live-map.ts';
+import { LiveMapGenerator, seededRandom } from '../../gateway/source/demo-live-map.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
 import type { PartitionPlan, RecordSink } from '../../gateway/source/types.ts';
 import { REPORT_PATH, ReferenceBackend } from '../../legacy-adapter/reference-backend/server.ts';

@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
 import { loadConfig } from '../../gateway/config/load.ts';
 import { createGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
+import { collectProcessMetrics } from '../../gateway/observability/process-metrics.ts';
 
 const DOCS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs');
 
@@ -20,7 +22,7 @@ async function registeredMetrics(t: { after(fn: () => unknown): void }): Promise
   t.after(() => stopGateway(ctx));
   createApp(ctx);
   const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
-  return new Set(names.filter((n) => n.startsWith('switchyard_') && !n.startsWith('switchyard_process_')));
+  return new Set(names.filter((n) => n.startsWith('switchyard_')));
 }
 
 test('every registered metric is documented in docs/observability.md', async (t) => {
@@ -44,6 +46,9 @@ test('the Grafana dashboard is valid JSON and queries only existing metrics', as
     ['datasource', 'job', 'instance'],
   );
   const names = await registeredMetrics(t);
+  const processRegistry = new Registry();
+  collectProcessMetrics(processRegistry);
+  const processNames = new Set((await processRegistry.getMetricsAsJSON()).map((m) => m.name));
   const queries = dash.panels.filter((p) => p.type !== 'row');
   assert.ok(queries.length >= 12);
   for (const p of queries) {
@@ -53,6 +58,8 @@ test('the Grafana dashboard is valid JSON and queries only existing metrics', as
         const family = ref.replace(/_(bucket|sum|count)$/, '');
         assert.ok(names.has(family), `${p.title}: ${ref} is not a metric`);
       }
+      for (const [ref] of expr.matchAll(/\b(?:process|nodejs)_[a-z_]+/g))
+        assert.ok(processNames.has(ref), `${p.title}: ${ref} is not a process metric`);
     }
   }
   // The same panels as /compare: latency per transport as p50/p95/p99 over the buckets.

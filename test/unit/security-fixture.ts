@@ -4,7 +4,7 @@
  * HTTP client that can bind a local address (per-IP tests use 127.0.0.2 vs 127.0.0.3).
  */
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Router } from 'express';
@@ -13,9 +13,9 @@ import { type Config, loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
+import { createHttpServer } from '../../gateway/http/server.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
-import { hardenServer } from '../../gateway/security/request-limits.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
 import { type Teardown, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 
@@ -62,7 +62,7 @@ export async function startSecureGateway(t: Teardown, opts: SecureOptions = {}):
     ...(opts.random ? { random: opts.random } : {}),
   });
   const app = createApp(ctx, { routers: opts.routers ?? [] });
-  const server = hardenServer(createServer({ maxHeaderSize: config.security.maxHeaderBytes }, app));
+  const server = createHttpServer(app, { maxHeaderBytes: config.security.maxHeaderBytes });
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
