@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { GatewayContext } from './context.ts';
 import { stopGateway } from './gateway.ts';
-import { encodeJsonEvent, encodeRetry } from './sse/encoder.ts';
+import { shutdownEvent } from './protocol/events.ts';
 import { jitteredRetryMs } from './util/backoff.ts';
 
 export interface ShutdownOptions {
@@ -74,9 +74,7 @@ export function drainStreams(ctx: GatewayContext, opts: ShutdownOptions): Promis
   }
   const total = subs.length;
   if (total === 0) return Promise.resolve();
-  const farewell = (): string =>
-    encodeRetry(jitteredRetryMs(opts.retryMs, ctx.random)) +
-    encodeJsonEvent('shutdown', undefined, JSON.stringify({ code: 'SHUTTING_DOWN', reconnect: true }));
+  const farewell = (): string => shutdownEvent(jitteredRetryMs(opts.retryMs, ctx.random));
   if (opts.drainMs <= 0) {
     for (const s of subs) s.end(farewell());
     return Promise.resolve();

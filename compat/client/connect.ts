@@ -1,5 +1,6 @@
 import { ClockOffset } from './clock.ts';
-import { Engine, type EngineSettings } from './engine.ts';
+import { DEFAULTS, type PolicySettings } from './defaults.ts';
+import { Engine } from './engine.ts';
 import { buildUrl } from './http.ts';
 import { adoptState, EMPTY_STATE, reduce } from './reducer.ts';
 import { canShareTabs, TabGroup, type TabMessage } from './tabs.ts';
@@ -36,15 +37,15 @@ export interface ConnectOptions {
   shareTabs?: boolean;
   /** Latency reports to `POST /v1/telemetry`; `false` turns them off. */
   telemetry?: false | TelemetryOptions;
-  /** Fresh stream without a snapshot for this long = a buffering proxy: poll instead (default 10 s). */
+  /** Fresh stream without a snapshot for this long = a buffering proxy: poll instead. Default: {@link DEFAULTS}. */
   snapshotTimeoutMs?: number;
-  /** Stream failures within `errorWindowMs` that send the kit to polling (default 4 in 60 s). */
+  /** Stream failures within `errorWindowMs` that send the kit to polling. Default: {@link DEFAULTS}. */
   maxErrors?: number;
   errorWindowMs?: number;
-  /** First delay before streaming is retried after a fallback, doubling up to `maxStreamRetryMs` (1 min, 15 min). */
+  /** First delay before streaming is retried after a fallback, doubling up to `maxStreamRetryMs`. Default: {@link DEFAULTS}. */
   streamRetryMs?: number;
   maxStreamRetryMs?: number;
-  /** Backoff base and cap of reconnects and failed polls (1 s, 30 s). */
+  /** Backoff base and cap of reconnects and failed polls. Default: {@link DEFAULTS}. */
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   /** Injectable clock, randomness and timers (tests). */
@@ -154,15 +155,15 @@ class Kit implements KitHandle {
     if (this.closed) return;
     this.synced = true;
     const o = this.o;
-    const settings: EngineSettings = {
-      snapshotTimeoutMs: o.snapshotTimeoutMs ?? 10_000,
-      maxErrors: o.maxErrors ?? 4,
-      errorWindowMs: o.errorWindowMs ?? 60_000,
-      streamRetryMs: o.streamRetryMs ?? 60_000,
-      maxStreamRetryMs: o.maxStreamRetryMs ?? 15 * 60_000,
-      reconnectBaseMs: o.reconnectBaseMs ?? 1000,
-      reconnectMaxMs: o.reconnectMaxMs ?? 30_000,
-      pollIntervalMs: 10_000,
+    const settings: PolicySettings = {
+      snapshotTimeoutMs: o.snapshotTimeoutMs ?? DEFAULTS.snapshotTimeoutMs,
+      maxErrors: o.maxErrors ?? DEFAULTS.maxErrors,
+      errorWindowMs: o.errorWindowMs ?? DEFAULTS.errorWindowMs,
+      streamRetryMs: o.streamRetryMs ?? DEFAULTS.streamRetryMs,
+      maxStreamRetryMs: o.maxStreamRetryMs ?? DEFAULTS.maxStreamRetryMs,
+      reconnectBaseMs: o.reconnectBaseMs ?? DEFAULTS.reconnectBaseMs,
+      reconnectMaxMs: o.reconnectMaxMs ?? DEFAULTS.reconnectMaxMs,
+      pollIntervalMs: DEFAULTS.pollIntervalMs,
       force: o.transport === 'sse' || o.transport === 'poll' ? o.transport : null,
     };
     const params = o.params;
@@ -185,14 +186,19 @@ class Kit implements KitHandle {
     this.engine.start();
   }
 
+  /** The leader's step: reduce, tell the other tabs, then onState. */
   private apply(actions: KitAction[]): ClientState {
     const next = reduce(this.state, actions);
     if (this.engine !== null) this.group?.post({ t: 'actions', actions });
-    if (next !== this.state) {
-      this.state = next;
-      this.o.onState?.(next);
-    }
+    this.setState(next);
     return next;
+  }
+
+  /** The one place the state changes: onState is called when it did. */
+  private setState(next: ClientState): void {
+    if (next === this.state) return;
+    this.state = next;
+    this.o.onState?.(next);
   }
 
   private setStatus(s: KitStatus): void {
@@ -219,17 +225,12 @@ class Kit implements KitHandle {
     if (leading) return;
     if (m.t === 'state') {
       this.synced = true;
-      this.state = adoptState(m.state);
-      this.o.onState?.(this.state);
+      this.setState(adoptState(m.state));
       this.setStatus({ ...m.status, leader: false });
     } else if (!this.synced) {
       this.hello();
     } else if (m.t === 'actions') {
-      const next = reduce(this.state, m.actions);
-      if (next !== this.state) {
-        this.state = next;
-        this.o.onState?.(next);
-      }
+      this.setState(reduce(this.state, m.actions));
     } else if (m.t === 'status') {
       this.setStatus({ ...m.status, leader: false });
     }

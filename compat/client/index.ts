@@ -5,6 +5,7 @@
  */
 export { ClockOffset } from './clock.ts';
 export { type ConnectOptions, connect, type KitHandle } from './connect.ts';
+export { DEFAULTS } from './defaults.ts';
 export { adoptState, arrivals, EMPTY_STATE, reduce } from './reducer.ts';
 export type { TelemetryOptions } from './telemetry.ts';
 export type { Timers } from './timers.ts';

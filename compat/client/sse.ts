@@ -1,3 +1,4 @@
+import { EVENT } from '../../gateway/protocol/events.ts';
 import type {
   ControlEventData,
   EventSourceConstructor,
@@ -55,25 +56,25 @@ export function openStream(opts: OpenStreamOptions, h: StreamHandlers): { close(
   es.addEventListener('open', () => {
     if (!closed) h.opened();
   });
-  es.addEventListener('snapshot', (ev) => {
+  es.addEventListener(EVENT.snapshot, (ev) => {
     if (closed) return;
     const at = opts.now();
     const data = parse<SnapshotEventData>(ev);
     if (data) h.snapshot(data, at);
   });
-  es.addEventListener('update', (ev) => {
+  es.addEventListener(EVENT.update, (ev) => {
     if (closed) return;
     const at = opts.now();
     const data = parse<UpdateEventData>(ev);
     const id = (ev as MessageEvent).lastEventId;
     if (data) h.update(data, typeof id === 'string' && id !== '' ? id : null, at);
   });
-  es.addEventListener('control', (ev) => {
+  es.addEventListener(EVENT.control, (ev) => {
     if (closed) return;
     const data = parse<ControlEventData>(ev);
     if (data) h.control(data);
   });
-  es.addEventListener('shutdown', () => {
+  es.addEventListener(EVENT.shutdown, () => {
     if (!closed) h.shutdown();
   });
   const serverError = (data: string): void => {
@@ -90,7 +91,7 @@ export function openStream(opts: OpenStreamOptions, h: StreamHandlers): { close(
   };
   // The gateway's reason for ending a stream (SLOW_CONSUMER...) or for asking it to come back
   // later (SHUTTING_DOWN, OVERLOADED...): the EventSource reconnects by itself after `retry:`.
-  es.addEventListener('gateway-error', (ev) => {
+  es.addEventListener(EVENT.gatewayError, (ev) => {
     if (!closed) serverError((ev as MessageEvent).data as string);
   });
   es.addEventListener('error', (ev) => {

@@ -1,88 +1,34 @@
 /**
- * Wire types of the Switchyard protocol as the client kit reads them (docs/protocol.md), and the
- * state the kit hands to applications. The state has exactly the shape of a `/v1/snapshot` body,
- * so a page that rendered poll bodies renders kit state unchanged.
+ * Types of the client kit: the wire types of the Switchyard protocol (declared once, in
+ * gateway/protocol/types.ts, the one server module the kit imports), and the state the kit hands
+ * to applications. The state has exactly the shape of a `/v1/snapshot` body, so a page that
+ * rendered poll bodies renders kit state unchanged.
  */
+import type {
+  PollBody,
+  SnapshotEventData,
+  StreamData,
+  UpdateEventData,
+} from '../../gateway/protocol/types.ts';
 
-/** A table row: the latest value of a key and when its record was created (epoch ms). */
-export interface TableEntry {
-  value: unknown;
-  createdAt: number;
-}
-
-/** A `table` stream: key -> latest value. `entries` has a null prototype (keys such as `__proto__` are data). */
-export interface TableStream {
-  mode: 'table';
-  entries: Record<string, TableEntry>;
-}
-
-/** A feed item; `items` are oldest first, at most `maxItems`. */
-export interface FeedItem {
-  key: string | null;
-  value: unknown;
-  createdAt: number;
-}
-
-export interface FeedStream {
-  mode: 'feed';
-  maxItems: number;
-  items: FeedItem[];
-}
-
-export type StreamData = TableStream | FeedStream;
+export type {
+  ControlEventData,
+  FeedItem,
+  FeedStream,
+  PollBody,
+  SnapshotEventData,
+  StreamData,
+  TableEntry,
+  TableStream,
+  TransportAdvice,
+  UpdateEventData,
+} from '../../gateway/protocol/types.ts';
 
 /** What the kit holds: identical whichever transport fed it. */
 export interface ClientState {
   /** The position (event id / ETag) the state reflects; null before the first data. */
   position: string | null;
   streams: Record<string, StreamData>;
-}
-
-/** Data of the SSE `snapshot` event. */
-export interface SnapshotEventData {
-  serverTime: number;
-  resync: boolean;
-  reason?: string;
-  position: string;
-  streams: Record<string, StreamData>;
-}
-
-/** Data of the SSE `update` event. */
-export interface UpdateEventData {
-  stream: string;
-  op: 'upsert' | 'delete' | 'append';
-  key: string | null;
-  value?: unknown;
-  createdAt: number;
-  appliedAt: number;
-}
-
-/** Body of `GET /v1/snapshot`. */
-export interface PollBody {
-  position: string;
-  streams: Record<string, StreamData>;
-}
-
-/** Data of the SSE `control` event: the rollout moved this client. */
-export interface ControlEventData {
-  transport: 'poll' | 'sse';
-  reason: string;
-  pollIntervalMs?: number;
-  recheckAfterMs?: number;
-  rulesVersion?: number;
-}
-
-/** Body of `GET /v1/transport`. */
-export interface TransportAdvice {
-  transport: 'sse' | 'poll';
-  reason: string;
-  clientId: string | null;
-  bucket: number | null;
-  pollIntervalMs: number;
-  recheckAfterMs: number;
-  percent: number;
-  rulesVersion: number;
-  provisional: boolean;
 }
 
 /** One input of the reducer: both transports produce these and nothing else. */

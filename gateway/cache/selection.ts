@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.ts';
+import { streamsJson } from '../protocol/json.ts';
 import { formatEventId, lineageHash, type ParsedEventId, parseEventId, streamSetHash } from './event-id.ts';
 import type { History } from './history.ts';
 import type { StreamState } from './stream-state.ts';
@@ -69,7 +70,7 @@ export class Selection {
   streamsJson(): string {
     const versions = this.streams.map((s) => s.version);
     if (this.rendered?.versions.every((v, i) => v === versions[i])) return this.rendered.json;
-    const json = `{${this.streams.map((s) => `"${s.name}":${s.render()}`).join(',')}}`;
+    const json = streamsJson(this.streams.map((s) => ({ name: s.name, json: s.render() })));
     this.rendered = { versions, json };
     return json;
   }

@@ -1,4 +1,5 @@
 import type { StreamConfig } from '../config/streams.ts';
+import { feedItemJson, tableEntryJson, updateJson } from '../protocol/json.ts';
 import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
 import { History, type HistoryLimits } from './history.ts';
 import { decodeRecord, type FormatDecoders, type RecordValidator } from './record-decoder.ts';
@@ -163,7 +164,7 @@ export class SnapshotCache implements RecordSink {
             applied.push(this.record(s, 'delete', key, null, partition, rec.offset, createdAt, appliedAt));
           continue;
         }
-        const json = `{"value":${valueJson},"createdAt":${createdAt}}`;
+        const json = tableEntryJson(valueJson, createdAt);
         s.table.set(key!, { key: key!, valueJson, createdAt, partition, offset: rec.offset, json });
         // Before advance(): an eviction's id must not claim the record that caused it, or a
         // client cut between the two events would resume past the upsert.
@@ -171,7 +172,7 @@ export class SnapshotCache implements RecordSink {
         s.advance(partition, rec.offset);
         applied.push(this.record(s, 'upsert', key, valueJson, partition, rec.offset, createdAt, appliedAt));
       } else {
-        const json = `{"key":${key === null ? 'null' : JSON.stringify(key)},"value":${valueJson},"createdAt":${createdAt}}`;
+        const json = feedItemJson(key, valueJson!, createdAt);
         s.feed!.push({ key, valueJson: valueJson!, createdAt, partition, offset: rec.offset, json });
         s.advance(partition, rec.offset);
         applied.push(this.record(s, 'append', key, valueJson, partition, rec.offset, createdAt, appliedAt));
@@ -232,8 +233,6 @@ export class SnapshotCache implements RecordSink {
     appliedAt: number,
   ): AppliedUpdate {
     this.observer.applied(s.name, createdAt, appliedAt);
-    const k = key === null ? 'null' : JSON.stringify(key);
-    const v = valueJson === null ? '' : `,"value":${valueJson}`;
     const u: AppliedUpdate = {
       seq: ++this.seq,
       stream: s,
@@ -243,7 +242,7 @@ export class SnapshotCache implements RecordSink {
       offset,
       createdAt,
       appliedAt,
-      data: `{"stream":"${s.name}","op":"${op}","key":${k}${v},"createdAt":${createdAt},"appliedAt":${appliedAt}}`,
+      data: updateJson(s.name, op, key, valueJson, createdAt, appliedAt),
       streamPos: s.position,
     };
     this.history.push(u);

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { StreamConfig } from '../config/streams.ts';
+import { feedStreamJson, tableStreamJson } from '../protocol/json.ts';
 import { streamPosition } from './event-id.ts';
 import { FeedWindow } from './feed-window.ts';
 
@@ -157,16 +158,9 @@ export class StreamState {
    */
   render(): string {
     if (this.rendered?.version === this.version) return this.rendered.json;
-    let json: string;
-    if (this.table) {
-      const parts: string[] = [];
-      for (const entry of this.table.values()) parts.push(`${JSON.stringify(entry.key)}:${entry.json}`);
-      json = `{"mode":"table","entries":{${parts.join(',')}}}`;
-    } else {
-      const parts: string[] = [];
-      for (const item of this.feed!) parts.push(item.json);
-      json = `{"mode":"feed","maxItems":${this.config.maxItems},"items":[${parts.join(',')}]}`;
-    }
+    const json = this.table
+      ? tableStreamJson(this.table.values())
+      : feedStreamJson(this.config.maxItems, this.feed!);
     this.rendered = { version: this.version, json };
     return json;
   }

@@ -3,6 +3,7 @@ import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
+import { pollBodyJson } from '../protocol/json.ts';
 import { checkStreamToken } from '../security/stream-access.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { sendVersioned } from './send-body.ts';
@@ -33,9 +34,9 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
     if (!ctx.cache.isReady())
       throw new GatewayError('NOT_READY', undefined, { retryAfterSeconds: jitteredSeconds(1, ctx.random) });
     const id = selection.eventId();
-    const body = ctx.bodies.get(`snapshot:${selection.key}`, selection.etag(), () => {
-      return `{"position":"${id}","streams":${selection.streamsJson()}}`;
-    });
+    const body = ctx.bodies.get(`snapshot:${selection.key}`, selection.etag(), () =>
+      pollBodyJson(id, selection.streamsJson()),
+    );
     const out = [...headers, 'Cache-Control', cacheControl, 'X-Poll-Interval-Ms', pollInterval];
     out.push('X-Server-Time', String(ctx.now()));
     // The rollout rules' version: a polling kit that sees it change asks /v1/transport at once.

@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
-import { encodeJsonEvent } from '../sse/encoder.ts';
+import { controlEvent } from '../protocol/events.ts';
 import type { SseHub } from '../sse/hub.ts';
 import type { Subscriber } from '../sse/subscriber.ts';
 import { bucketOf } from './bucket.ts';
@@ -189,17 +189,13 @@ export class RolloutService {
   }
 
   private controlChunk(reason: DecisionReason, compiled: CompiledRules): string {
-    return encodeJsonEvent(
-      'control',
-      undefined,
-      JSON.stringify({
-        transport: 'poll',
-        reason,
-        pollIntervalMs: this.opts.pollIntervalMs,
-        recheckAfterMs: compiled.rules.recheckAfterMs,
-        rulesVersion: compiled.version,
-      }),
-    );
+    return controlEvent({
+      transport: 'poll',
+      reason,
+      pollIntervalMs: this.opts.pollIntervalMs,
+      recheckAfterMs: compiled.rules.recheckAfterMs,
+      rulesVersion: compiled.version,
+    });
   }
 
   private updateGauges(c: CompiledRules): void {

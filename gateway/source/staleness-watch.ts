@@ -1,5 +1,7 @@
 import type { GatewayContext } from '../context.ts';
-import { encodeJsonEvent } from '../sse/encoder.ts';
+import { EVENT, statusEvent as frameStatus } from '../protocol/events.ts';
+import { statusJson as renderStatus } from '../protocol/json.ts';
+import type { StaleStreamStatus, StatusEventData } from '../protocol/types.ts';
 
 /** How often the source's freshness is checked for a change (one timer per gateway). */
 const CHECK_MS = 500;
@@ -38,21 +40,20 @@ export function staleStreams(ctx: GatewayContext): StaleStream[] {
  * `streams` names the streams that are stale on their own (reason, detail, staleMs), `{}` if none.
  */
 export function statusJson(ctx: GatewayContext): string {
+  return renderStatus(statusData(ctx));
+}
+
+function statusData(ctx: GatewayContext): StatusEventData {
   const f = ctx.freshness();
-  const streams: Record<string, { reason: string; detail: string; staleMs: number }> = {};
+  const streams: Record<string, StaleStreamStatus> = {};
   for (const s of staleStreams(ctx))
     streams[s.stream] = { reason: s.reason, detail: s.detail, staleMs: s.staleMs };
-  return JSON.stringify({
-    stale: f.stale,
-    staleMs: f.stale ? f.sinceFetchMs : 0,
-    serverTime: ctx.now(),
-    streams,
-  });
+  return { stale: f.stale, staleMs: f.stale ? f.sinceFetchMs : 0, serverTime: ctx.now(), streams };
 }
 
 /** A framed `status` event (no id: it does not move the client's resume point). */
 export function statusEvent(ctx: GatewayContext): string {
-  return encodeJsonEvent('status', undefined, statusJson(ctx));
+  return frameStatus(statusData(ctx));
 }
 
 const watches = new WeakMap<GatewayContext, NodeJS.Timeout>();
@@ -84,7 +85,7 @@ export function startStalenessWatch(ctx: GatewayContext): void {
     }
     stale = f.stale;
     troubled = nowTroubled;
-    ctx.hub.broadcast('status', statusJson(ctx));
+    ctx.hub.broadcast(EVENT.status, statusJson(ctx));
   }, CHECK_MS);
   timer.unref();
   watches.set(ctx, timer);

@@ -2,11 +2,11 @@ import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { StreamState } from '../cache/stream-state.ts';
 import type { AppliedUpdate } from '../cache/types.ts';
+import { gatewayErrorEvent, updateEvent } from '../protocol/events.ts';
 import { jitteredRetryMs } from '../util/backoff.ts';
 import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SharedChunk } from './shared-chunk.ts';
 import type { FramedEvent, Subscriber } from './subscriber.ts';
-import { GATEWAY_ERROR_EVENT } from './wait-answer.ts';
 
 /**
  * Subscribers sharing one Selection, and the position last announced to them.
@@ -221,7 +221,7 @@ export class SseHub {
       const i = selection.streams.indexOf(u.stream);
       if (i < 0) continue;
       lastPos[i] = u.streamPos;
-      const text = encodeJsonEvent('update', `${prefix}:${lastPos.join('_')}`, u.data);
+      const text = updateEvent(`${prefix}:${lastPos.join('_')}`, u.data);
       events.push({ conflationKey: u.stream.mode === 'table' ? `${u.stream.name}\0${u.key}` : null, text });
       at.push(k);
       chunk += text;
@@ -247,7 +247,7 @@ export class SseHub {
 
   private endShowing(stream: StreamState): void {
     const random = this.opts.random ?? Math.random;
-    const data = JSON.stringify({
+    const event = gatewayErrorEvent({
       code: 'DATA_REPLACED',
       message: `the data of stream ${stream.name} was replaced; reconnect for a resync`,
       reconnect: true,
@@ -255,10 +255,7 @@ export class SseHub {
     for (const g of [...this.groups.values()]) {
       if (!g.selection.includes(stream)) continue;
       for (const sub of [...g.members, ...g.joining.map((j) => j.sub)])
-        sub.end(
-          SseHub.jitteredRetry(this.opts.retryMs ?? 3000, random) +
-            encodeJsonEvent(GATEWAY_ERROR_EVENT, undefined, data),
-        );
+        sub.end(SseHub.jitteredRetry(this.opts.retryMs ?? 3000, random) + event);
     }
   }
 

@@ -6,11 +6,13 @@ import { clientIp, queryString } from '../http/request-utils.ts';
 import { header, type RequestView } from '../http/request-view.ts';
 import { responseCounter } from '../observability/http-metrics.ts';
 import { overloadGuard } from '../overload/guard.ts';
+import { snapshotEvent as frameSnapshot, updateEvent } from '../protocol/events.ts';
+import type { ResyncReason } from '../protocol/types.ts';
 import { CLIENT_ID_PARAM, parseClientId } from '../rollout/client-id.ts';
 import { checkStreamToken, watchGrant } from '../security/stream-access.ts';
 import { statusEvent } from '../source/staleness-watch.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
-import { encodeComment, encodeJsonEvent } from './encoder.ts';
+import { encodeComment } from './encoder.ts';
 import { acceptsEventStream, SSE_HEADER_LIST } from './headers.ts';
 import { SseHub } from './hub.ts';
 import { Subscriber, type SubscriberHooks } from './subscriber.ts';
@@ -24,7 +26,7 @@ export const RESUME_WAIT_MS = 3000;
 type Start =
   | { kind: 'fresh' }
   | { kind: 'resume'; cursors: number[][] }
-  | { kind: 'resync'; reason: 'too_old' | 'other_streams' | 'ahead' | 'bad_id' | 'lineage' };
+  | { kind: 'resync'; reason: ResyncReason };
 
 /**
  * `GET /v1/stream?streams=a,b`: a snapshot event, then updates. Every input is validated before
@@ -120,7 +122,7 @@ async function open(ctx: GatewayContext, sub: Subscriber, start: Start): Promise
   if (start.kind === 'resume') {
     initial = '';
     for (const { update, id } of selection.replay(cache.history, start.cursors))
-      initial += encodeJsonEvent('update', id, update.data);
+      initial += updateEvent(id, update.data);
     metrics.sseConnects.inc({ kind: 'replay' });
   } else {
     initial = snapshotEvent(ctx, selection, start.kind === 'resync' ? start.reason : null);
@@ -138,12 +140,9 @@ async function open(ctx: GatewayContext, sub: Subscriber, start: Start): Promise
 export function snapshotEvent(
   ctx: GatewayContext,
   selection: Selection,
-  resyncReason: string | null,
+  resyncReason: ResyncReason | null,
 ): string {
-  const id = selection.eventId();
-  const resync = resyncReason === null ? '"resync":false' : `"resync":true,"reason":"${resyncReason}"`;
-  const data = `{"serverTime":${ctx.now()},${resync},"position":"${id}","streams":${selection.streamsJson()}}`;
-  return encodeJsonEvent('snapshot', id, data);
+  return frameSnapshot(ctx.now(), resyncReason, selection.eventId(), selection.streamsJson());
 }
 
 const hooksByGateway = new WeakMap<GatewayContext, SubscriberHooks>();

@@ -3,9 +3,8 @@ import type { Socket } from 'node:net';
 import type { Selection } from '../cache/selection.ts';
 import type { ErrorCode } from '../errors.ts';
 import { streamEnded, streamStarted } from '../http/connection-guard.ts';
-import { encodeJsonEvent } from './encoder.ts';
+import { gatewayErrorEvent } from '../protocol/events.ts';
 import type { SharedChunk } from './shared-chunk.ts';
-import { GATEWAY_ERROR_EVENT } from './wait-answer.ts';
 
 /** How long an ended stream may take to hand its last bytes to the kernel before it is destroyed. */
 export const END_GRACE_MS = 2000;
@@ -164,7 +163,7 @@ export class Subscriber {
 
   /** Ends the stream with a `gateway-error` event carrying a catalogue code. */
   fail(code: ErrorCode, message: string): void {
-    this.end(encodeJsonEvent(GATEWAY_ERROR_EVENT, undefined, JSON.stringify({ code, message })));
+    this.end(gatewayErrorEvent({ code, message }));
   }
 
   private disconnectSlow(): void {

@@ -1,15 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode, GatewayError } from '../errors.ts';
+import { EVENT, gatewayErrorEvent } from '../protocol/events.ts';
 import { jitteredRetryMs } from '../util/backoff.ts';
-import { encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SSE_HEADER_LIST } from './headers.ts';
 
-/**
- * The event that carries a catalogue error on a stream. Not `error`: an `error` event sent by
- * the server reaches `EventSource.onerror` together with the connection errors (and fires it
- * twice), so a page could not tell "the gateway said why" from "the network failed".
- */
-export const GATEWAY_ERROR_EVENT = 'gateway-error';
+/** The event that carries a catalogue error on a stream (protocol/events.ts says why it is not `error`). */
+export const GATEWAY_ERROR_EVENT = EVENT.gatewayError;
 
 /**
  * Refusals a stream client should wait out and retry, never fatal: an `EventSource` that gets any
@@ -76,6 +72,5 @@ export function sendStreamRetry(
     res.end();
     return;
   }
-  const data = JSON.stringify({ code: e.code, message: e.message, reconnect: true, retryMs });
-  res.end(encodeRetry(retryMs) + encodeJsonEvent(GATEWAY_ERROR_EVENT, undefined, data));
+  res.end(gatewayErrorEvent({ code: e.code, message: e.message, reconnect: true, retryMs }, retryMs));
 }
