@@ -75,7 +75,7 @@ export class FleetFigures {
           this.metrics.registry.getMetricsAsJSON(),
           this.stats.window(),
         ]);
-        return { metrics, latency };
+        return { metrics, latency, pollers: this.metrics.pollerSketch?.() ?? null };
       });
   }
 
