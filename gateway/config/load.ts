@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import {
@@ -46,6 +46,8 @@ export interface Config {
   readonly shutdownDrainMs: number;
   /** Worker processes (node:cluster); 1 runs in this process (gateway/cluster.ts). */
   readonly workers: number;
+  /** This instance's name in the fleet (SWITCHYARD_INSTANCE; default `<hostname>:<PORT>`). */
+  readonly instance: string;
   /** Overload caps and event-loop shedding (gateway/overload/). */
   readonly overload: {
     readonly maxStreams: number;
@@ -240,6 +242,7 @@ export function loadSettings(
     demoRate: e.DEMO_RATE,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     workers: e.WORKERS ?? (e.KAFKA_BROKERS ? availableParallelism() : 1),
+    instance: e.SWITCHYARD_INSTANCE ?? `${hostname()}:${e.PORT}`,
     overload: {
       maxStreams: e.MAX_STREAMS,
       maxStreamsPerIp: e.MAX_STREAMS_PER_IP,

@@ -49,6 +49,14 @@ export const envSchema = z.object({
   SHUTDOWN_DRAIN_MS: int(0, 600_000).default(10_000),
   /** Processes sharing the port (node:cluster). Unset: one per core with Kafka, 1 on the demo feed. */
   WORKERS: int(1, 256).optional(),
+  /**
+   * This instance's name in the fleet view and `X-Switchyard-Worker` (`<instance>/<worker>`).
+   * Unset: `<hostname>:<PORT>`. Letters, digits and `.:_@-` only: it is a header value and a key.
+   */
+  SWITCHYARD_INSTANCE: z
+    .string()
+    .regex(/^[A-Za-z0-9.:_@-]{1,120}$/, 'letters, digits and . : _ @ - only, at most 120')
+    .optional(),
   /** Open streams per process before new ones get 503 OVERLOADED (docs/deploy/README.md). */
   MAX_STREAMS: int(1, 1_000_000).default(10_000),
   /** Open streams per client address before 429 TOO_MANY_STREAMS_PER_CLIENT; 0: no cap. */

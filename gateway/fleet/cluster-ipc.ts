@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { type DistinctSketch, estimateUnion } from '../observability/distinct-counter.ts';
 import type { LatencyWindow } from '../observability/latency-stats.ts';
 import type { ControlLog, ControlRecord } from './control-log.ts';
 
@@ -25,6 +26,7 @@ type Msg =
       id: number;
       metrics: MetricObjectWithValues<MetricValue<string>>[];
       latency: LatencyWindow;
+      pollers: DistinctSketch | null;
     }
   | { sy: 'figures-res'; id: number; text: string; latency: LatencyWindow[]; workers: number };
 
@@ -42,9 +44,12 @@ const waiting = new Map<number, (m: Msg) => void>();
 let listening = false;
 const recordHandlers: Array<(r: ControlRecord) => void> = [];
 const loadedHandlers: Array<() => void> = [];
-let collector:
-  | (() => Promise<{ metrics: MetricObjectWithValues<MetricValue<string>>[]; latency: LatencyWindow }>)
-  | null = null;
+type FiguresPart = {
+  metrics: MetricObjectWithValues<MetricValue<string>>[];
+  latency: LatencyWindow;
+  pollers: DistinctSketch | null;
+};
+let collector: (() => Promise<FiguresPart>) | null = null;
 
 function listen(): void {
   if (listening) return;
@@ -102,9 +107,7 @@ export function inClusterWorker(): boolean {
 }
 
 /** In a worker: answers the primary's collection requests with this process's figures. */
-export function serveFigures(
-  collect: () => Promise<{ metrics: MetricObjectWithValues<MetricValue<string>>[]; latency: LatencyWindow }>,
-): void {
+export function serveFigures(collect: () => Promise<FiguresPart>): void {
   collector = collect;
   listen();
 }
@@ -174,6 +177,27 @@ export class ClusterControlLog implements ControlLog {
 
 // --- primary side ----------------------------------------------------------------------------
 
+/** The distinct-pollers gauge: summing it over workers counts a client once per worker it hit. */
+const POLLERS = 'switchyard_pollers';
+
+/**
+ * The workers' metrics, with `switchyard_pollers` set in each to the distinct count over all of
+ * them (their counters' windows merged) and aggregated by `max`, so the sum is of clients, not of
+ * client-worker pairs. Without sketches (older workers) the per-worker values are left as sent.
+ */
+export function mergePollers(
+  parts: ReadonlyArray<Pick<FiguresPart, 'metrics' | 'pollers'>>,
+): MetricObjectWithValues<MetricValue<string>>[][] {
+  const sketches = parts.flatMap((p) => (p.pollers ? [p.pollers] : []));
+  if (sketches.length === 0) return parts.map((p) => p.metrics);
+  const union = estimateUnion(sketches);
+  return parts.map((p) =>
+    p.metrics.map((m) =>
+      m.name === POLLERS ? { ...m, aggregator: 'max', values: [{ value: union, labels: {} }] } : m,
+    ),
+  );
+}
+
 /**
  * In the primary: keeps the demo's control log (the last record of each key) and relays it,
  * and collects the workers' figures on request. Attached once by runPrimary().
@@ -206,7 +230,7 @@ export function servePrimary(): void {
       if (live.length === 0) resolve();
     });
     collections.delete(id);
-    const registry = AggregatorRegistry.aggregate(parts.map((p) => p.metrics));
+    const registry = AggregatorRegistry.aggregate(mergePollers(parts));
     return {
       sy: 'figures-res',
       id: 0,

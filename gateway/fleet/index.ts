@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Config } from '../config/load.ts';
 import { LatencyStats, type LatencySummary, summariseWindows } from '../observability/latency-stats.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -14,10 +13,10 @@ import { FleetState, type ProcessIdentity } from './state.ts';
 export const WORKER_INDEX_ENV = 'SWITCHYARD_WORKER_INDEX';
 
 /** This process in the fleet: SWITCHYARD_INSTANCE (default `<hostname>:<PORT>`) and its worker index. */
-export function processIdentity(config: Pick<Config, 'port'>, env = process.env): ProcessIdentity {
+export function processIdentity(config: Pick<Config, 'instance'>, env = process.env): ProcessIdentity {
   const worker = Number(env[WORKER_INDEX_ENV] ?? 0);
   return {
-    instance: env.SWITCHYARD_INSTANCE || `${hostname()}:${config.port}`,
+    instance: config.instance,
     worker: Number.isInteger(worker) && worker >= 0 ? worker : 0,
   };
 }
@@ -76,7 +75,7 @@ export class FleetFigures {
           this.metrics.registry.getMetricsAsJSON(),
           this.stats.window(),
         ]);
-        return { metrics, latency };
+        return { metrics, latency, pollers: this.metrics.pollerSketch?.() ?? null };
       });
   }
 

@@ -48,6 +48,16 @@ export function processName(id: ProcessIdentity): string {
   return `${id.instance}/${id.worker}`;
 }
 
+/** How often a process repeats its applied report, changed or not: the fleet view's liveness. */
+export const REPORT_EVERY_MS = 30_000;
+/** A report this many intervals old is `stale` (its process missed three heartbeats: crashed or cut off). */
+const STALE_AFTER_REPORTS = 3;
+/** A report this many intervals old is no longer listed (the process is gone; its name may come back). */
+const FORGET_AFTER_REPORTS = 10;
+
+/** A process in the fleet view: its last report, and whether that report is too old to trust. */
+export type ProcessView = AppliedReport & { stale: boolean };
+
 /** How long a write waits for the log to be read after a start before answering 503. */
 const LOAD_WAIT_MS = 5000;
 /** How long a writer waits for its own record to come back through the log. */
@@ -84,6 +94,7 @@ export class FleetState implements RolloutStore {
   private reporting: Promise<void> = Promise.resolve();
   private stopping = false;
   private stopped: Promise<void> | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly control: ControlLog,
@@ -92,6 +103,8 @@ export class FleetState implements RolloutStore {
       logger: Logger;
       now: () => number;
       identity: ProcessIdentity;
+      /** How often the applied report is repeated (default REPORT_EVERY_MS). */
+      reportEveryMs?: number;
     },
   ) {
     this.kind = control.kind === 'kafka' ? 'kafka' : 'memory';
@@ -126,7 +139,11 @@ export class FleetState implements RolloutStore {
   start(): void {
     this.control.start();
     void this.control.whenLoaded(24 * 3600_000).then((ok) => {
-      if (ok) this.report();
+      if (!ok || this.stopping) return;
+      this.report();
+      // Repeated while alive, so a process that crashed shows as stale, then disappears.
+      this.heartbeat = setInterval(() => this.report(), this.reportEveryMs);
+      this.heartbeat.unref();
     });
   }
 
@@ -157,21 +174,34 @@ export class FleetState implements RolloutStore {
 
   // --- the fleet view ----------------------------------------------------------------------
 
-  /** Desired versions, and what every process that reported has in force. */
+  private get reportEveryMs(): number {
+    return this.opts.reportEveryMs ?? REPORT_EVERY_MS;
+  }
+
+  /**
+   * Desired versions, and what every process that reported has in force. A process whose last
+   * report is older than three report intervals is `stale` (crashed, or cut off from the log)
+   * and does not count for `converged`; after ten it is no longer listed.
+   */
   view(): {
     transport: ControlLog['kind'];
     desired: { rules: number; routes: number };
-    processes: AppliedReport[];
+    processes: ProcessView[];
     converged: boolean;
   } {
     const desired = { rules: this.rules.version, routes: this.routesState.version };
-    const processes = [...this.applied.values()].sort((a, b) => a.process.localeCompare(b.process));
+    const now = this.opts.now();
+    const every = this.reportEveryMs;
+    const processes = [...this.applied.values()]
+      .filter((p) => now - p.at <= FORGET_AFTER_REPORTS * every)
+      .map((p) => ({ ...p, stale: now - p.at > STALE_AFTER_REPORTS * every }))
+      .sort((a, b) => a.process.localeCompare(b.process));
     return {
       transport: this.control.kind,
       desired,
       processes,
       converged: processes.every(
-        (p) => p.versions.rules === desired.rules && p.versions.routes === desired.routes,
+        (p) => p.stale || (p.versions.rules === desired.rules && p.versions.routes === desired.routes),
       ),
     };
   }
@@ -180,6 +210,7 @@ export class FleetState implements RolloutStore {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping = true;
+      if (this.heartbeat) clearInterval(this.heartbeat);
       for (const p of this.pending.values()) p.resolve(false);
       this.pending.clear();
       if (this.control.loaded()) {

@@ -94,11 +94,18 @@ const fleet = {
             type: 'object',
             properties: { rules: { type: 'integer' }, routes: { type: 'integer' } },
           },
-          at: { type: 'integer', description: 'When it reported (epoch ms).' },
+          at: { type: 'integer', description: 'When it reported (epoch ms); repeated every 30 s.' },
+          stale: {
+            type: 'boolean',
+            description: 'No report for 90 s (crashed or cut off); listed until 5 min.',
+          },
         },
       },
     },
-    converged: { type: 'boolean', description: 'Every process that reported has the desired versions.' },
+    converged: {
+      type: 'boolean',
+      description: 'Every process that reported (and is not stale) has the desired versions.',
+    },
   },
 };
 

@@ -49,10 +49,27 @@ export class WindowedDistinctCounter {
   }
 
   private linear(set: number): number {
-    if (set === 0) return 0;
-    const zeros = this.bits - set;
-    if (zeros === 0) return Math.round(this.bits * Math.log(this.bits));
-    return Math.round(-this.bits * Math.log(zeros / this.bits));
+    return linearCount(this.bits, set);
+  }
+
+  /**
+   * Both windows as they are at `now`, to be merged with other processes' counters of the same
+   * size and window (the workers of an instance): see {@link estimateUnion}.
+   */
+  sketch(now: number): DistinctSketch {
+    this.advance(now);
+    return {
+      bits: this.bits,
+      window: this.window,
+      current: Buffer.from(this.current.buffer, this.current.byteOffset, this.current.byteLength).toString(
+        'base64',
+      ),
+      previous: Buffer.from(
+        this.previous.buffer,
+        this.previous.byteOffset,
+        this.previous.byteLength,
+      ).toString('base64'),
+    };
   }
 
   private advance(now: number): void {
@@ -72,6 +89,62 @@ export class WindowedDistinctCounter {
     this.currentSet = 0;
     this.window = w;
   }
+}
+
+/** A counter's two windows, serialisable (IPC): {@link WindowedDistinctCounter.sketch}. */
+export interface DistinctSketch {
+  bits: number;
+  /** Index of the current window (epoch ms / window length). */
+  window: number;
+  /** Bitmaps as base64 of their 32-bit words. */
+  current: string;
+  previous: string;
+}
+
+/**
+ * Distinct keys seen by any of several counters (the same key seen by two workers counts once):
+ * the bitmaps are OR-ed window by window, then counted as one. A sketch taken one window
+ * earlier than the newest (a boundary crossed between two workers' answers) has its current
+ * window counted as the previous one; older sketches and other sizes are left out.
+ */
+export function estimateUnion(sketches: readonly DistinctSketch[]): number {
+  if (sketches.length === 0) return 0;
+  const bits = sketches[0]!.bits;
+  const newest = Math.max(...sketches.filter((s) => s.bits === bits).map((s) => s.window));
+  const current = new Uint32Array(bits / 32);
+  const previous = new Uint32Array(bits / 32);
+  const or = (into: Uint32Array, base64: string) => {
+    const b = Buffer.from(base64, 'base64');
+    if (b.length !== into.byteLength) return;
+    const words = new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
+    for (let i = 0; i < into.length; i++) into[i]! |= words[i]!;
+  };
+  for (const s of sketches) {
+    if (s.bits !== bits) continue;
+    if (s.window === newest) {
+      or(current, s.current);
+      or(previous, s.previous);
+    } else if (s.window === newest - 1) or(previous, s.current);
+  }
+  return Math.max(linearCount(bits, popcount(previous)), linearCount(bits, popcount(current)));
+}
+
+function popcount(words: Uint32Array): number {
+  let n = 0;
+  for (let w of words) {
+    w -= (w >>> 1) & 0x55555555;
+    w = (w & 0x33333333) + ((w >>> 2) & 0x33333333);
+    n += (((w + (w >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  }
+  return n;
+}
+
+/** Linear counting: distinct keys from the bits set in a bitmap of `bits`. */
+function linearCount(bits: number, set: number): number {
+  if (set === 0) return 0;
+  const zeros = bits - set;
+  if (zeros === 0) return Math.round(bits * Math.log(bits));
+  return Math.round(-bits * Math.log(zeros / bits));
 }
 
 /** FNV-1a over UTF-16 code units, then a murmur3 finaliser so low bits are well mixed. */

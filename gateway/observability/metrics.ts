@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DistinctSketch } from './distinct-counter.ts';
 import { collectProcessMetrics } from './process-metrics.ts';
 
 /**
@@ -62,6 +63,11 @@ export class GatewayMetrics {
   readonly telemetryBatches: Counter<'outcome'>;
   /** Run before each scrape to set gauges computed from live state (nothing on the hot path). */
   readonly beforeScrape: Array<() => void> = [];
+  /**
+   * The pollers counter's windows (set by the poll observer): with WORKERS > 1 the primary merges
+   * them, so a client polling two workers counts once in `switchyard_pollers`.
+   */
+  pollerSketch: (() => DistinctSketch) | null = null;
 
   /** The Prometheus text exposition, with scrape-time gauges refreshed. */
   async render(): Promise<string> {

@@ -52,6 +52,7 @@ export class PollObserver {
       for (const u of batch) this.rings.get(u.stream)?.push(u);
     });
     opts.metrics.beforeScrape.push(() => opts.metrics.pollers.set(this.pollers()));
+    opts.metrics.pollerSketch = () => this.clients.sketch(this.now());
   }
 
   /**

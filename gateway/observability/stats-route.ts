@@ -1,20 +1,27 @@
 import type { Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { gatewayRouter } from '../http/router.ts';
+import { MetricsScrape } from './metrics-route.ts';
 
 /**
  * `GET /v1/stats/latency`: the latency histograms of /metrics summarised per transport (count,
  * mean, p50/p95/p99 in seconds) over the last minute and since start, for the /compare page
  * and for anyone without Prometheus, over every worker of this instance. Aggregates only: as
- * public as /metrics.
+ * public as /metrics. Computed as /metrics is rendered (issue 16): at most once per
+ * RENDER_INTERVAL_MS past a small burst, and the bytes shared by every request meanwhile, so a
+ * flood of stats requests costs one summary (and one round of worker IPC) per interval.
  */
 export function statsRouter(ctx: GatewayContext): Router {
   const router = gatewayRouter();
+  const shared = new MetricsScrape(ctx.metrics, undefined, async () =>
+    JSON.stringify({ ...(await ctx.figures.latency()), pollIntervalMs: ctx.config.pollIntervalMs }),
+  );
   router.get('/v1/stats/latency', async (_req, res, next) => {
     try {
-      const summary = await ctx.figures.latency();
+      const body = await shared.render();
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ ...summary, pollIntervalMs: ctx.config.pollIntervalMs });
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.send(body);
     } catch (err) {
       next(err);
     }

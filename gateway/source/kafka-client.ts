@@ -143,6 +143,12 @@ export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka 
     logCreator:
       () =>
       ({ level, log: entry }: LogEntry) => {
+        if (entry.message === OFFSET_RESET) {
+          // The reader that owns the group reports it, with what was lost (topic-reader.ts).
+          tellOffsetOutOfRange(entry);
+          log.debug({ kafkajs: entry }, entry.message);
+          return;
+        }
         if (level === logLevel.DEBUG) {
           if (entry.message === COORDINATOR_TRIED) noteCoordinatorError(entry);
           return;
@@ -159,6 +165,38 @@ export function createKafkaClient(opts: KafkaClientOptions, log: Logger): Kafka 
   if (opts.tls) config.ssl = tlsOptions(opts.tls, log);
   if (opts.sasl) config.sasl = saslOptions(opts.sasl, log);
   return new Kafka(config);
+}
+
+/** What kafkajs logs, and nothing else, when it silently moves a consumer to its default offset. */
+const OFFSET_RESET = 'Offset out of range, resetting to default offset';
+/** Per group id, who wants to know when its consumer's offset went out of range. */
+const offsetResetListeners = new Map<string, (topic: string, partition: number) => void>();
+
+function tellOffsetOutOfRange(entry: LogEntry['log']): void {
+  const {
+    groupId: id,
+    topic,
+    partition,
+  } = entry as { groupId?: unknown; topic?: unknown; partition?: unknown };
+  if (typeof id !== 'string' || typeof topic !== 'string' || typeof partition !== 'number') return;
+  offsetResetListeners.get(id)?.(topic, partition);
+}
+
+/**
+ * Calls `listener` when the consumer of group `group` fetched an offset the broker no longer (or
+ * not yet) has. kafkajs handles that by moving to its default offset with only a log line, so the
+ * line is the signal (its text is pinned with the kafkajs version; test/integration/
+ * kafka-offset-reset.test.ts fails if it changes). Synchronous, before kafkajs moves on. Returns
+ * the way to stop listening.
+ */
+export function onOffsetOutOfRange(
+  group: string,
+  listener: (topic: string, partition: number) => void,
+): () => void {
+  offsetResetListeners.set(group, listener);
+  return () => {
+    if (offsetResetListeners.get(group) === listener) offsetResetListeners.delete(group);
+  };
 }
 
 const COORDINATOR_TRIED = 'Tried to find group coordinator';

@@ -27,7 +27,11 @@ const REMIND_MS = 5 * 60_000;
 
 const byMetrics = new WeakMap<
   GatewayMetrics,
-  { failures: Counter<'component' | 'reason'>; problem: Gauge<'component' | 'reason'> }
+  {
+    failures: Counter<'component' | 'reason'>;
+    problem: Gauge<'component' | 'reason'>;
+    outOfRange: Counter<'stream'>;
+  }
 >();
 
 function kafkaMetrics(metrics: GatewayMetrics) {
@@ -45,6 +49,12 @@ function kafkaMetrics(metrics: GatewayMetrics) {
       name: 'switchyard_kafka_problem',
       help: '1 for the failure reason a Kafka component is in now (no series at 1: all is well).',
       labelNames: ['component', 'reason'],
+      registers,
+    }),
+    outOfRange: new Counter({
+      name: 'switchyard_kafka_offsets_out_of_range_total',
+      help: 'Times a stream found its position deleted before it was read (retention, deleteRecords) and read its topic again from the start.',
+      labelNames: ['stream'],
       registers,
     }),
   };
@@ -136,6 +146,15 @@ export class KafkaHealth {
       { kafkaComponent: component, reason: prev.reason, failedForMs: this.now() - prev.since },
       `kafka ${component}: working again`,
     );
+  }
+
+  /**
+   * Counts a stream whose next offset was gone from the broker (deleted by retention or
+   * `deleteRecords` before it was read): records were lost to it, and it reads its topic again.
+   * The topic reader logs it and marks the stream stale (`offsets_out_of_range`).
+   */
+  offsetsOutOfRange(stream: string): void {
+    this.metrics?.outOfRange.inc({ stream });
   }
 
   /** The problem of a component, if it is failing now. */

@@ -79,8 +79,9 @@ export class KafkaSource implements RecordSource {
    * source's problem while another reader still cannot read its topic (missing, or refused by
    * ACLs), or a healthy topic would hide a broken one at every fetch.
    */
-  private readonly readerHealth: Pick<KafkaHealth, 'failed' | 'recovered'> = {
+  private readonly readerHealth: Pick<KafkaHealth, 'failed' | 'recovered' | 'offsetsOutOfRange'> = {
     failed: (component, err, extra) => this.opts.health!.failed(component, err, extra),
+    offsetsOutOfRange: (stream) => this.opts.health?.offsetsOutOfRange(stream),
     recovered: (component) => {
       if (!this.readers.some((r) => r.blockedByBroker)) this.opts.health?.recovered(component);
     },
@@ -93,7 +94,7 @@ export class KafkaSource implements RecordSource {
         stream,
         sink,
         groupPrefix: this.opts.groupPrefix ?? this.opts.clientId,
-        health: this.readerHealth,
+        health: this.opts.health ? this.readerHealth : undefined,
         prepare: this.opts.prepare,
         maxRetryMs: this.opts.maxRetryMs,
         stallRestartMs: this.stallRestartMs,

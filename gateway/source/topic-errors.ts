@@ -13,6 +13,11 @@ export const TOPIC_TROUBLE = [
   'not_authorized',
   /** The topic was deleted and created again: it is being read again from its start. */
   'topic_replaced',
+  /**
+   * The next offset was deleted before it was read (retention, `deleteRecords`): the topic is read
+   * again from its start, and its clients resync.
+   */
+  'offsets_out_of_range',
   /** Partitions lag behind the broker without advancing. */
   'stalled',
   /** The broker cannot be reached. */

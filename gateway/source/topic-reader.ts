@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../util/backoff.ts';
-import { groupId, withCoordinatorCause } from './kafka-client.ts';
+import { groupId, onOffsetOutOfRange, withCoordinatorCause } from './kafka-client.ts';
 import type { KafkaHealth } from './kafka-health.ts';
 import { StallDetector } from './stall-detector.ts';
 import { classifyTopicError, type TopicTroubleReason } from './topic-errors.ts';
@@ -20,7 +20,7 @@ export interface TopicReaderOptions {
   /** Prefix of the consumer's group id (KAFKA_GROUP_PREFIX, else the client id). */
   groupPrefix: string;
   /** Connection-level failures (broker, TLS, login) are reported there too (issue 12). */
-  health?: Pick<KafkaHealth, 'failed' | 'recovered'>;
+  health?: Pick<KafkaHealth, 'failed' | 'recovered' | 'offsetsOutOfRange'>;
   maxRetryMs: number;
   stallRestartMs: number;
   logger: Logger;
@@ -67,7 +67,8 @@ export class TopicMissingError extends Error {
  * every partition back to the cache's own position (no record skipped; the cache drops offsets
  * it already has, so none is applied twice). The topic's lineage (cluster id + topic id) is
  * checked before planning: a new one means the topic was re-created, and it is read again from
- * its start (the sink drops the old state).
+ * its start (the sink drops the old state). So is a topic whose next offset was deleted before it
+ * was read (retention, `deleteRecords`): kafkajs would silently skip to the earliest offset.
  */
 export class TopicReader {
   readonly topic: string;
@@ -97,6 +98,15 @@ export class TopicReader {
   private lastStallRestartAt = 0;
   private troubleState: TopicTrouble | null = null;
   private readonly log: Logger;
+  /** Set when the consumer's next offset was gone: the next run reads the topic again. */
+  private lostRecords = false;
+  /**
+   * Appended to the lineage the sink sees once records were lost (`~<log starts>#<n>`): the data
+   * held then differs from what clients were shown, so their ids must resync.
+   */
+  private lossTag = '';
+  private losses = 0;
+  private stopWatching: (() => void) | null = null;
 
   constructor(private readonly opts: TopicReaderOptions) {
     this.topic = opts.stream.topic;
@@ -125,6 +135,7 @@ export class TopicReader {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopWatching?.();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const c = this.consumer;
     this.consumer = null;
@@ -199,6 +210,7 @@ export class TopicReader {
     )
       this.opts.health?.failed('source', err, { retryInMs: delay });
     this.lastConsumerFetchAt = null;
+    this.stopWatching?.();
     this.log.debug({ reason, err: (err as Error)?.message, delayMs: delay }, 'topic reader failed; retrying');
     this.consumer = null;
     void disconnectWithin(failed, () => {});
@@ -239,12 +251,15 @@ export class TopicReader {
         this.rereadTargets = new Map();
       }
       this.lineage = lineage;
+      this.lossTag = '';
+      this.lostRecords = false;
       this.opts.sink.lineage(this.topic, lineage);
-    }
+    } else if (this.lostRecords) await this.forgetLostData();
     if (!this.planned) await this.plan();
     if (this.stopping) return;
+    const group = groupId(this.opts.groupPrefix);
     const consumer = this.opts.kafka.consumer({
-      groupId: groupId(this.opts.groupPrefix),
+      groupId: group,
       maxWaitTimeInMs: MAX_WAIT_MS,
       allowAutoTopicCreation: false,
       // Alone in its group, a member can time out fast: after a broker restart the rejoin then
@@ -261,6 +276,9 @@ export class TopicReader {
       },
     });
     this.consumer = consumer;
+    this.stopWatching = onOffsetOutOfRange(group, (topic, partition) => {
+      if (topic === this.topic) this.offsetOutOfRange(consumer, partition);
+    });
     // The new consumer starts over from the cache's position: what the old one went past is moot.
     this.consumed.clear();
     if (this.backfill)
@@ -279,7 +297,13 @@ export class TopicReader {
       // A fetch that decoded is the cause gone, for every trouble a fetch can show; a re-read, a
       // stall and a missing topic clear by what the probe and the re-read see.
       const r = this.troubleState?.reason;
-      if (r !== undefined && r !== 'topic_replaced' && r !== 'stalled' && r !== 'topic_missing')
+      if (
+        r !== undefined &&
+        r !== 'topic_replaced' &&
+        r !== 'offsets_out_of_range' &&
+        r !== 'stalled' &&
+        r !== 'topic_missing'
+      )
         this.clearTrouble();
     });
     consumer.on(CRASH, (e) =>
@@ -331,7 +355,46 @@ export class TopicReader {
     if (this.backfill || !targets || ![...targets].every(([p, t]) => (this.consumed.get(p) ?? 0) >= t))
       return;
     this.rereadTargets = null;
-    if (this.troubleState?.reason === 'topic_replaced') this.clearTrouble();
+    const r = this.troubleState?.reason;
+    if (r === 'topic_replaced' || r === 'offsets_out_of_range') this.clearTrouble();
+  }
+
+  /**
+   * kafkajs found the consumer's next offset of `partition` out of range and is about to move it
+   * to the earliest one, skipping whatever was deleted in between. The cache then holds data that
+   * neither the topic nor a fresh instance has: counted, logged, and the topic read again from its
+   * start under a new lineage (clients resync), stale meanwhile.
+   */
+  private offsetOutOfRange(consumer: Consumer, partition: number): void {
+    if (this.consumer !== consumer) return;
+    const position =
+      this.opts.sink.nextOffset(this.topic, partition) ?? this.startOffsets.get(partition) ?? 0;
+    this.lostRecords = true;
+    this.opts.health?.offsetsOutOfRange(this.opts.stream.name);
+    const detail = `offset ${position} of partition ${partition} is out of range (deleted by retention or deleteRecords before it was read): reading the topic again, clients resync`;
+    this.log.warn(
+      { reason: 'offsets_out_of_range', partition, position },
+      `stream ${this.opts.stream.name}: ${detail}`,
+    );
+    this.attempt = 0;
+    this.retryLater(new Error(detail), consumer, 0, 'offsets_out_of_range');
+  }
+
+  /** After records were lost: drops the cache's state (new lineage) and plans from the log start. */
+  private async forgetLostData(): Promise<void> {
+    const admin = await this.opts.admin();
+    const starts = (await admin.fetchTopicOffsets(this.topic))
+      .sort((a, b) => a.partition - b.partition)
+      .map((o) => o.low)
+      .join('.');
+    if (this.stopping) return;
+    this.lostRecords = false;
+    this.lossTag = `~${starts}#${++this.losses}`;
+    this.startOffsets.clear();
+    this.consumed.clear();
+    this.backfill = null;
+    this.rereadTargets = new Map();
+    this.opts.sink.lineage(this.topic, `${this.lineage}${this.lossTag}`);
   }
 
   /**

@@ -87,6 +87,13 @@ export class GatewayProcess {
     return gw;
   }
 
+  /** Spawns a gateway without waiting for it (start-up failures, logs of the start itself). */
+  static async launch(opts: GatewayProcessOptions): Promise<GatewayProcess> {
+    const gw = new GatewayProcess(opts, opts.port ?? (await freePort()));
+    gw.spawn();
+    return gw;
+  }
+
   /** The child's pid while it runs. */
   get pid(): number | undefined {
     return this.child?.pid;
