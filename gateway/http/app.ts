@@ -6,24 +6,23 @@ import { legacyRouter } from '../../legacy-adapter/router.ts';
 import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
 import { fleetRouter, workerHeader } from '../fleet/http.ts';
-import { ResponseCounter, responseMetrics } from '../observability/http-metrics.ts';
+import { ResponseCounter } from '../observability/http-metrics.ts';
 import { metricsRoute } from '../observability/metrics-route.ts';
 import { statsRouter } from '../observability/stats-route.ts';
 import { overloadGuard } from '../overload/guard.ts';
 import { snapshotHandler } from '../poll/snapshot-route.ts';
 import { rolloutRouter } from '../rollout/routes.ts';
-import { securitySteps } from '../security/index.ts';
 import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
 import { securityMetrics } from '../security/security-metrics.ts';
 import { streamHandler } from '../sse/stream-route.ts';
 import { telemetryRouter } from '../telemetry/route.ts';
-import { admission } from './admission.ts';
-import { closedConnectionsCounter, connectionGuard } from './connection-guard.ts';
+import { closedConnectionsCounter } from './connection-guard.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { type FrontDoorHandler, frontDoor, toExpress } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
 import { indexRouter } from './index-page.ts';
-import { compose, errorBoundary, type Interceptor, requestListener } from './pipeline.ts';
+import { openingChecks } from './opening-checks.ts';
+import { type Interceptor, requestListener } from './pipeline.ts';
 import { compileTrust, parseQueryText, RequestViews } from './request-view.ts';
 import { ROUTING } from './router.ts';
 import { type RouteInfo, SNAPSHOT_ROUTE, STREAM_ROUTE } from './routes.ts';
@@ -44,9 +43,9 @@ export interface GatewayApp {
 }
 
 /**
- * Builds the HTTP app without listening (main.ts listens): one request pipeline (pipeline.ts)
- * that every request passes, in order: the connection guard, response metrics, the error
- * boundary, security headers and CORS, the URL limit, the per-IP rate limit, load shedding;
+ * Builds the HTTP app without listening (main.ts listens): one request pipeline that every
+ * request passes (opening-checks.ts: the connection guard, response metrics, the error
+ * boundary, security headers and CORS, the URL limit, the per-IP rate limit, load shedding);
  * then the front door serves `GET`/`HEAD` of `/v1/stream` and `/v1/snapshot` on node:http, and
  * express the rest: `/healthz`, `/readyz`, `/metrics`, `GET /v1/stats/latency`, `/compare`,
  * legacy routes, rollout, telemetry, the client kit (docs/architecture.md).
@@ -57,22 +56,21 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
   const counter = new ResponseCounter(metrics);
   const app = expressApp(ctx, ext, views);
   const fail = exchangeErrors({ logger, retryMs: config.retryMs, random: ctx.random });
-  const rateLimited = rateLimitCheck({
+  const pipeline = openingChecks({
     security: config.security,
-    limited: securityMetrics(metrics).rateLimited,
-    logger,
-    now: ctx.now,
-    random: ctx.random,
+    counter,
+    closedConnections: closedConnectionsCounter(metrics.registry),
+    rateLimit: rateLimitCheck({
+      security: config.security,
+      limited: securityMetrics(metrics).rateLimited,
+      logger,
+      now: ctx.now,
+      random: ctx.random,
+    }),
+    admission: overloadGuard(ctx),
+    fail,
+    extra: ext.interceptors ?? [],
   });
-  const pipeline = compose(
-    connectionGuard(closedConnectionsCounter(metrics.registry)),
-    // First after the guard, so every response (errors, 404s and 429s included) is counted.
-    responseMetrics(counter),
-    errorBoundary(fail),
-    ...securitySteps({ security: config.security, rateLimit: rateLimited }),
-    admission(overloadGuard(ctx)),
-    ...(ext.interceptors ?? []),
-  );
   const handlers = new Map<RouteInfo, FrontDoorHandler>([
     [STREAM_ROUTE, streamHandler(ctx, counter)],
     [SNAPSHOT_ROUTE, snapshotHandler(ctx)],

@@ -63,7 +63,8 @@ export function writeStream(
 /** `common` then `own` as one flat list, with `Vary` merged. */
 export function withCommon(common: readonly string[], own: readonly string[]): string[] {
   const out = common.concat(own);
-  if (common.length === 0) return out;
+  // Only the CORS step puts a Vary in the common headers (spelled so): the usual case is done.
+  if (!common.includes('Vary')) return out;
   let first = -1;
   for (let i = 0; i < out.length; i += 2) {
     if (out[i]!.toLowerCase() !== 'vary') continue;

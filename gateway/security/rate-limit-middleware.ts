@@ -1,13 +1,20 @@
+import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import type { Interceptor } from '../http/pipeline.ts';
-import { clientIp, jitteredSeconds } from '../http/request-utils.ts';
-import type { RequestView } from '../http/request-view.ts';
+import { jitteredSeconds } from '../http/request-utils.ts';
 import type { Logger } from '../observability/logger.ts';
 import { clientKey, RateLimiter } from './rate-limiter.ts';
 
 /** Takes one request from the client's bucket: null when admitted, else the 429 to answer. */
-export type RateLimitCheck = (req: Pick<RequestView, 'headers' | 'ip' | 'socket'>) => GatewayError | null;
+export type RateLimitCheck = (req: RateLimited) => GatewayError | null;
+
+/** What the limit reads of a request (an exchange of the pipeline is one). */
+export interface RateLimited {
+  readonly req: Pick<IncomingMessage, 'headers' | 'socket'>;
+  /** Client address after TRUST_PROXY; the socket's when undefined. */
+  readonly ip: string | undefined;
+}
 
 /** What the per-IP rate limit is built from (narrow: no gateway context). */
 export interface RateLimitDeps {
@@ -31,15 +38,16 @@ export function rateLimitCheck(deps: RateLimitDeps): RateLimitCheck {
   const limiter = new RateLimiter({ perSecond, burst, maxClients, now: deps.now });
   // Behind a proxy without TRUST_PROXY every client shares the proxy's bucket: say so, once.
   let warned = deps.security.trustProxy !== false;
-  return (req) => {
-    if (!warned && req.headers['x-forwarded-for'] !== undefined) {
+  return (r) => {
+    const ip = r.ip ?? r.req.socket.remoteAddress ?? 'unknown';
+    if (!warned && r.req.headers['x-forwarded-for'] !== undefined) {
       warned = true;
       deps.logger.warn(
-        { proxy: clientIp(req) },
+        { proxy: ip },
         'requests carry X-Forwarded-For but TRUST_PROXY is unset: per-IP limits count the proxy as one client',
       );
     }
-    const waitMs = limiter.take(clientKey(clientIp(req)));
+    const waitMs = limiter.take(clientKey(ip));
     if (waitMs === 0) return null;
     deps.limited.inc();
     const base = Math.max(1, Math.ceil(waitMs / 1000));
@@ -60,7 +68,7 @@ export function rateLimit(check: RateLimitCheck): Interceptor {
     const route = ex.route;
     const exempt = route?.rateLimitExempt === true && (route.methods === undefined || ex.served);
     if (!exempt) {
-      const refused = check({ headers: ex.req.headers, ip: ex.ip, socket: ex.req.socket });
+      const refused = check(ex);
       if (refused) throw refused;
     }
     next(ex);
