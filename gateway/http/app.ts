@@ -6,22 +6,33 @@ import { legacyRouter } from '../../legacy-adapter/router.ts';
 import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
 import { fleetRouter, workerHeader } from '../fleet/http.ts';
-import { httpMetrics } from '../observability/http-metrics.ts';
+import { ResponseCounter } from '../observability/http-metrics.ts';
 import { metricsRoute } from '../observability/metrics-route.ts';
 import { statsRouter } from '../observability/stats-route.ts';
+import { overloadGuard } from '../overload/guard.ts';
+import { snapshotHandler } from '../poll/snapshot-route.ts';
 import { rolloutRouter } from '../rollout/routes.ts';
-import { securityMiddleware } from '../security/index.ts';
+import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
+import { securityMetrics } from '../security/security-metrics.ts';
+import { streamHandler } from '../sse/stream-route.ts';
 import { telemetryRouter } from '../telemetry/route.ts';
-import { admitOnConnection, closedConnections } from './connection-guard.ts';
+import { closedConnectionsCounter } from './connection-guard.ts';
 import { errorHandler, notFound } from './error-handler.ts';
-import { frontDoor } from './front-door.ts';
+import { type FrontDoorHandler, frontDoor, toExpress } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
 import { indexRouter } from './index-page.ts';
+import { openingChecks } from './opening-checks.ts';
+import { type Interceptor, requestListener } from './pipeline.ts';
+import { compileTrust, parseQueryText, RequestViews } from './request-view.ts';
 import { ROUTING } from './router.ts';
+import { type RouteInfo, SNAPSHOT_ROUTE, STREAM_ROUTE } from './routes.ts';
+import { exchangeErrors } from './send-error.ts';
 
 export interface AppExtensions {
   /** Routers mounted before the 404 handler (legacy routes, admin API, client kit...). */
   routers?: Router[];
+  /** Checks run after the gateway's own, for every request (front door and express alike). */
+  interceptors?: Interceptor[];
 }
 
 /** The gateway's request listener: pass it to `http.createServer` (or supertest). */
@@ -32,40 +43,55 @@ export interface GatewayApp {
 }
 
 /**
- * Builds the HTTP app without listening (main.ts listens). `GET /v1/stream` and
- * `GET /v1/snapshot` are served by the node:http front door (front-door.ts) with the same
- * checks as everything else; the rest by express: `/healthz`, `/readyz`, `/metrics`,
- * `GET /v1/stats/latency`, `/compare`, legacy routes, rollout, telemetry, the client kit
- * (docs/architecture.md).
+ * Builds the HTTP app without listening (main.ts listens): one request pipeline that every
+ * request passes (opening-checks.ts: the connection guard, response metrics, the error
+ * boundary, security headers and CORS, the URL limit, the per-IP rate limit, load shedding);
+ * then the front door serves `GET`/`HEAD` of `/v1/stream` and `/v1/snapshot` on node:http, and
+ * express the rest: `/healthz`, `/readyz`, `/metrics`, `GET /v1/stats/latency`, `/compare`,
+ * legacy routes, rollout, telemetry, the client kit (docs/architecture.md).
  */
 export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): GatewayApp {
-  const app = expressApp(ctx, ext);
-  const front = frontDoor(ctx);
-  const { metrics } = ctx;
-  closedConnections(metrics);
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    // Pipelining: what one connection may queue, and nothing behind an open stream.
-    if (!admitOnConnection(metrics, req, res)) return;
-    if (!front(req, res)) app(req, res);
-  };
-  return Object.assign(listener, { express: app });
+  const { config, metrics, logger } = ctx;
+  const views = new RequestViews(compileTrust(config.security.trustProxy));
+  const counter = new ResponseCounter(metrics);
+  const app = expressApp(ctx, ext, views);
+  const fail = exchangeErrors({ logger, retryMs: config.retryMs, random: ctx.random });
+  const pipeline = openingChecks({
+    security: config.security,
+    counter,
+    closedConnections: closedConnectionsCounter(metrics.registry),
+    rateLimit: rateLimitCheck({
+      security: config.security,
+      limited: securityMetrics(metrics).rateLimited,
+      logger,
+      now: ctx.now,
+      random: ctx.random,
+    }),
+    admission: overloadGuard(ctx),
+    fail,
+    extra: ext.interceptors ?? [],
+  });
+  const handlers = new Map<RouteInfo, FrontDoorHandler>([
+    [STREAM_ROUTE, streamHandler(ctx, counter)],
+    [SNAPSHOT_ROUTE, snapshotHandler(ctx)],
+  ]);
+  const dispatch = pipeline(frontDoor({ views, handlers, fallback: toExpress(app), fail }));
+  return Object.assign(requestListener(views, dispatch), { express: app });
 }
 
-function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
+function expressApp(ctx: GatewayContext, ext: AppExtensions, views: RequestViews): Express {
   const app = express();
   app.disable('x-powered-by');
   // ETags are the cache position, computed by the routes; express must not hash bodies.
   app.set('etag', false);
-  app.set('query parser', 'simple');
+  // The same query parser and client address as the front door (request-view.ts).
+  app.set('query parser', parseQueryText);
   // One spelling per path, as the edge matches it (router.ts): no case folding, no extra slash.
   app.set('case sensitive routing', ROUTING.caseSensitive);
   app.set('strict routing', ROUTING.strict);
-  // Client address for per-IP limits: X-Forwarded-For only from TRUST_PROXY (docs/security.md).
-  app.set('trust proxy', ctx.config.security.trustProxy);
-  // First, so every response (errors, 404s and 429s included) is counted by endpoint and status.
-  app.use(httpMetrics(ctx.metrics));
-  // Security headers, CORS, URL length and per-IP rate limits, before any route.
-  app.use(securityMiddleware(ctx));
+  // Client address: X-Forwarded-For only from TRUST_PROXY (docs/security.md).
+  app.set('trust proxy', views.trust ?? false);
+  // Metrics, security headers, CORS, limits: the pipeline ran them before express (createApp).
   app.use(workerHeader(ctx));
 
   app.get('/healthz', healthz(ctx));

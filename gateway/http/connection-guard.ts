@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Counter } from 'prom-client';
-import type { GatewayMetrics } from '../observability/metrics.ts';
+import { Counter, type Registry } from 'prom-client';
+import type { Interceptor } from './pipeline.ts';
 
 /**
  * Requests one connection may have waiting behind an unfinished response (HTTP/1.1
@@ -16,7 +16,9 @@ export type ConnectionCloseReason = 'pipelined_behind_stream' | 'pipeline_too_de
 const streaming = new WeakSet<Socket>();
 /** Responses waiting for their turn, per connection (only connections that pipeline are here). */
 const queued = new WeakMap<Socket, number>();
-const counters = new WeakMap<GatewayMetrics, Counter<'reason'>>();
+
+/** What the guard counts its closes with (`switchyard_connections_closed_total`). */
+export type ClosedConnections = Pick<Counter<'reason'>, 'inc'>;
 
 /**
  * Marks `conn` as carrying a stream until `streamEnded(conn)`: any request that arrives on it
@@ -47,7 +49,7 @@ export function streamEnded(conn: Socket): void {
  * Returns false when the request must not be served.
  */
 export function admitOnConnection(
-  metrics: GatewayMetrics,
+  closed: ClosedConnections,
   req: IncomingMessage,
   res: ServerResponse,
 ): boolean {
@@ -57,9 +59,9 @@ export function admitOnConnection(
     return false;
   }
   if (res.socket !== null) return true; // first in line: the common case, nothing to count
-  if (streaming.has(conn)) return close(metrics, conn, 'pipelined_behind_stream');
+  if (streaming.has(conn)) return close(closed, conn, 'pipelined_behind_stream');
   const n = (queued.get(conn) ?? 0) + 1;
-  if (n > MAX_QUEUED_PER_CONNECTION) return close(metrics, conn, 'pipeline_too_deep');
+  if (n > MAX_QUEUED_PER_CONNECTION) return close(closed, conn, 'pipeline_too_deep');
   queued.set(conn, n);
   // Only responses that wait carry this listener; the socket's entry dies with the socket.
   res.once('finish', () => {
@@ -70,8 +72,8 @@ export function admitOnConnection(
   return true;
 }
 
-function close(metrics: GatewayMetrics, conn: Socket, reason: ConnectionCloseReason): false {
-  closedConnections(metrics).inc({ reason });
+function close(closed: ClosedConnections, conn: Socket, reason: ConnectionCloseReason): false {
+  closed.inc({ reason });
   conn.destroy();
   stopParsing(conn);
   return false;
@@ -96,17 +98,31 @@ function stopParsing(conn: Socket): void {
   if (parser && typeof parser.onIncoming === 'function') parser.onIncoming = STOP;
 }
 
-/** `switchyard_connections_closed_total{reason}`: one set of series per registry. */
-export function closedConnections(metrics: GatewayMetrics): Counter<'reason'> {
-  let c = counters.get(metrics);
-  if (!c) {
-    c = new Counter({
-      name: 'switchyard_connections_closed_total',
+/**
+ * `switchyard_connections_closed_total{reason}` of `registry`: registered by the first app built
+ * on it, shared by any later one (tests build several apps on one gateway).
+ */
+export function closedConnectionsCounter(registry: Registry): Counter<'reason'> {
+  const existing = registry.getSingleMetric(CLOSED_TOTAL) as Counter<'reason'> | undefined;
+  return (
+    existing ??
+    new Counter({
+      name: CLOSED_TOTAL,
       help: 'Connections the gateway closed instead of answering a request on them, by reason (pipelining behind a stream, too many queued requests).',
       labelNames: ['reason'],
-      registers: [metrics.registry],
-    });
-    counters.set(metrics, c);
-  }
-  return c;
+      registers: [registry],
+    })
+  );
+}
+
+const CLOSED_TOTAL = 'switchyard_connections_closed_total';
+
+/**
+ * The connection guard as the pipeline's first step: a request that must not be served is
+ * dropped (its connection closed) before any other check runs.
+ */
+export function connectionGuard(closed: ClosedConnections): Interceptor {
+  return (next) => (ex) => {
+    if (admitOnConnection(closed, ex.req, ex.res)) next(ex);
+  };
 }

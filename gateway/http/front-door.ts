@@ -1,108 +1,68 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GatewayContext } from '../context.ts';
-import { toGatewayError } from '../errors.ts';
-import { responseCounter } from '../observability/http-metrics.ts';
-import { safePath } from '../observability/logger.ts';
-import type { Endpoint } from '../observability/metrics.ts';
-import { overloadGuard } from '../overload/guard.ts';
-import { snapshotHandler } from '../poll/snapshot-route.ts';
-import { corsAllowlist, corsGrant } from '../security/cors.ts';
-import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
-import { urlTooLong } from '../security/request-limits.ts';
-import { BASE_SECURITY_HEADERS } from '../security/security-headers.ts';
-import { serveStream } from '../sse/stream-route.ts';
-import { answersAsStream, retryMsFor, sendStreamRetry } from '../sse/wait-answer.ts';
-import { compileTrust, RequestViews } from './request-view.ts';
-import { sendError } from './send-error.ts';
+import { GatewayError } from '../errors.ts';
+import type { Dispatch, Exchange, ExchangeErrorWriter } from './pipeline.ts';
+import { type Reply, writeBody, writeStream } from './reply.ts';
+import type { RequestView, RequestViews } from './request-view.ts';
+import type { RouteInfo } from './routes.ts';
 
-/** Serves the request and returns true, or returns false to leave it to the express app. */
-export type FrontDoor = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** A front-door handler: what to send for a request, or a thrown catalogue error. */
+export type FrontDoorHandler = (req: RequestView) => Reply;
+
+/** What the front door routes to. */
+export interface FrontDoorDeps {
+  readonly views: RequestViews;
+  /** The handler of each front-door route (routes.ts entries with `methods`). */
+  readonly handlers: ReadonlyMap<RouteInfo, FrontDoorHandler>;
+  /** Every other request: the express app. */
+  readonly fallback: (ex: Exchange) => void;
+  /** The error path of a stream that fails after its handler returned (send-error.ts). */
+  readonly fail: ExchangeErrorWriter;
+}
 
 /**
- * `GET`/`HEAD` of `/v1/stream` and `/v1/snapshot`, served on plain node:http ahead of express.
+ * The end of the request pipeline (pipeline.ts): `GET`/`HEAD` of `/v1/stream` and
+ * `/v1/snapshot` are served here on plain node:http, every other request goes on to express.
  * These two carry nearly all the traffic (every open stream, every poll), and express costs them
  * most of their memory and CPU: it re-parents each request and response onto its own
  * prototypes, which gives every one of them hidden classes of its own (about 3.7 KB of heap per
  * open stream, and property loads that miss V8's inline caches on every poll; see
- * docs/benchmarks.md). The front door applies what the express middleware chain applies to
- * these paths, in the same order and from the same code: response metrics, base security
- * headers, CORS, the URL length limit, the per-IP rate limit (polls only; streams are bounded by
- * the stream caps), load shedding, then the route, with errors answered by the same catalogue
- * writer. Paths are matched exactly, as every express route is (gateway/http/router.ts): another
- * spelling goes on to express, which answers 404.
+ * docs/benchmarks.md). The checks before this (metrics, security headers, CORS, limits, rate
+ * limit, load shedding) ran for both alike. Paths are matched exactly, as every express route
+ * is (gateway/http/router.ts); another method on these paths is 405 with an `Allow` header.
  */
-export function frontDoor(ctx: GatewayContext): FrontDoor {
-  const { security } = ctx.config;
-  const counter = responseCounter(ctx.metrics);
-  const views = new RequestViews(compileTrust(security.trustProxy));
-  const cors = corsAllowlist(security.corsOrigins);
-  const rateLimit = rateLimitCheck(ctx);
-  const guard = overloadGuard(ctx);
-  const snapshot = snapshotHandler(ctx);
-  const log = ctx.logger;
-
-  /** Security and CORS headers of an answer, as a flat list. */
-  const commonHeaders = (req: IncomingMessage): readonly string[] =>
-    cors.size === 0
-      ? BASE_SECURITY_HEADERS
-      : [...BASE_SECURITY_HEADERS, 'Vary', 'Origin', ...corsGrant(cors, req.headers.origin, false)];
-
-  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, common: readonly string[]) => {
-    const e = toGatewayError(err);
-    if (e.code === 'INTERNAL') log.error({ err, path: safePath(req.url ?? '') }, 'unhandled error');
-    // A stream client told to wait (draining, overloaded, limits) gets a 200 stream with a
-    // retry: and the reason, not a status that would stop an EventSource for good.
-    if (!res.headersSent && routeOf(pathOf(req.url ?? '')) === 'stream' && answersAsStream(req, e)) {
-      sendStreamRetry(res, e, retryMsFor(e, ctx.config.retryMs, ctx.random), common, req.method);
-      return;
-    }
-    // Both routes write their headers in one writeHead: an answer not yet sent has none set.
-    if (!res.headersSent)
-      for (let i = 0; i < common.length; i += 2) res.setHeader(common[i]!, common[i + 1]!);
-    sendError(res, e, req.method);
-  };
-
-  return (req, res) => {
-    const method = req.method;
-    if (method !== 'GET' && method !== 'HEAD') return false;
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const endpoint = routeOf(q < 0 ? url : url.slice(0, q));
-    if (endpoint === null) return false;
-    const common = commonHeaders(req);
-    // A stream is counted when it ends (its subscriber takes over once it opens).
-    if (endpoint === 'stream') counter.track(req, res, endpoint);
-    try {
-      const tooLong = urlTooLong(url, security.maxUrlLength);
-      if (tooLong) throw tooLong;
-      const view = views.of(req, q);
-      if (endpoint === 'stream') {
-        // Headers go out in one writeHead: a response that never called setHeader keeps no
-        // header table for as long as the stream is open (about 0.7 KB per idle stream).
-        serveStream(ctx, view, res, common).catch((err: unknown) => fail(req, res, err, common));
-        return true;
-      }
-      const refused = rateLimit(view);
-      if (refused) throw refused;
-      guard.admitPoll();
-      snapshot(view, res, common);
-    } catch (err) {
-      fail(req, res, err, common);
-    }
-    // A poll is answered before this returns: counted at once, without a listener.
-    if (endpoint === 'snapshot' && !counter.countEnded(req, res, endpoint)) counter.track(req, res, endpoint);
-    return true;
+export function frontDoor(deps: FrontDoorDeps): Dispatch {
+  const { views, handlers, fallback, fail } = deps;
+  return (ex) => {
+    const route = ex.route;
+    const handler = route === undefined ? undefined : handlers.get(route);
+    if (route === undefined || handler === undefined) return fallback(ex);
+    if (!ex.served) throw methodNotAllowed(ex, route);
+    const reply = handler(views.of(ex.req, ex.queryAt, ex.ip));
+    if (reply.kind === 'body') writeBody(ex.res, ex.req.method, reply, ex.headers);
+    else writeStream(ex.res, reply, ex.headers).catch((err: unknown) => fail(ex, err));
   };
 }
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
+/** 405 for a method a front-door route does not serve, with its `Allow` header. */
+function methodNotAllowed(ex: Exchange, route: RouteInfo): GatewayError {
+  ex.headers = [...ex.headers, 'Allow', route.allow ?? ''];
+  const method = String(ex.req.method).slice(0, 16);
+  return new GatewayError(
+    'METHOD_NOT_ALLOWED',
+    `${method} is not allowed on ${route.path}; use ${route.allow}`,
+    {
+      details: { allow: route.methods },
+    },
+  );
 }
 
-/** The endpoint a path names: its one spelling, as every route matches (router.ts). */
-function routeOf(path: string): Extract<Endpoint, 'stream' | 'snapshot'> | null {
-  if (path === '/v1/stream') return 'stream';
-  if (path === '/v1/snapshot') return 'snapshot';
-  return null;
+/**
+ * Hands a request to the express app, with the pipeline's common headers set on its response
+ * (express routes add theirs with `setHeader`).
+ */
+export function toExpress(app: (req: Exchange['req'], res: Exchange['res']) => void): (ex: Exchange) => void {
+  return (ex) => {
+    const { res, headers } = ex;
+    for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
+    app(ex.req, res);
+  };
 }

@@ -1,6 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { GatewayError } from '../errors.ts';
-import { UTF8_ONLY } from './error-handler.ts';
+import { UTF8_ONLY } from './send-error.ts';
 
 /**
  * A JSON body parser for the gateway's routes (telemetry, admin): plain UTF-8 JSON only, as

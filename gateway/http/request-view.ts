@@ -38,36 +38,53 @@ export function compileTrust(trustProxy: SecurityConfig['trustProxy']): TrustFn 
 }
 
 /**
- * Builds request views for the front door: query parsed by the same `simple` parser the express
- * app uses (node:querystring), client address by the same trust rules. Parsed queries are
- * frozen and shared between requests with the same query text (pollers repeat theirs), in a
- * bounded table.
+ * The query parser of every route: node:querystring (express's `simple` parser), a string per
+ * parameter or an array when repeated. The express app is given this one (app.ts), the front
+ * door reads it through {@link RequestViews}.
+ */
+export function parseQueryText(text: string): Record<string, unknown> {
+  return parseQuery(text);
+}
+
+/**
+ * Builds request views: query parsed by {@link parseQueryText}, client address by the trust
+ * rules of {@link compileTrust} (the express app is given the same function as its
+ * `trust proxy`). Parsed queries are frozen and shared between requests with the same query
+ * text (pollers repeat theirs), in a bounded table.
  */
 export class RequestViews {
   private readonly queries = new Map<string, Readonly<Record<string, unknown>>>();
 
   constructor(
-    private readonly trust: TrustFn | null,
+    readonly trust: TrustFn | null,
     private readonly maxQueries = 512,
   ) {}
 
-  /** The view of `req`, whose URL has its `?` at `queryAt` (-1: none). */
-  of(req: IncomingMessage, queryAt: number): RequestView {
+  /** Client address of `req` after TRUST_PROXY (the socket's when no proxy is trusted). */
+  ipOf(req: IncomingMessage): string | undefined {
+    return this.trust === null ? req.socket.remoteAddress : proxyAddr(req, this.trust);
+  }
+
+  /**
+   * The view of `req`, whose URL has its `?` at `queryAt` (-1: none); `ip` when the caller
+   * already has the client address.
+   */
+  of(req: IncomingMessage, queryAt: number, ip: string | undefined = this.ipOf(req)): RequestView {
     return {
       method: req.method,
       headers: req.headers,
       query: queryAt < 0 ? EMPTY_QUERY : this.query((req.url ?? '').slice(queryAt + 1)),
-      ip: this.trust === null ? req.socket.remoteAddress : proxyAddr(req, this.trust),
+      ip,
       socket: req.socket,
     };
   }
 
   private query(text: string): Readonly<Record<string, unknown>> {
     // Long texts (tokens, odd selections) are parsed each time: the table is for repeated polls.
-    if (text.length > MAX_SHARED_QUERY) return Object.freeze(parseQuery(text));
+    if (text.length > MAX_SHARED_QUERY) return Object.freeze(parseQueryText(text));
     let q = this.queries.get(text);
     if (q === undefined) {
-      q = Object.freeze(parseQuery(text));
+      q = Object.freeze(parseQueryText(text));
       // Clients choose the texts: forget them all rather than grow (a refill is one parse each).
       if (this.queries.size >= this.maxQueries) this.queries.clear();
       this.queries.set(text, q);

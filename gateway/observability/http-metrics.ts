@@ -1,36 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestHandler } from 'express';
+import type { Interceptor } from '../http/pipeline.ts';
 import type { Endpoint, GatewayMetrics } from './metrics.ts';
-
-/** Known paths and their endpoint label; anything else is `other` unless a router tags it. */
-const PATHS: ReadonlyArray<readonly [string, Endpoint]> = [
-  ['/v1/snapshot', 'snapshot'],
-  ['/v1/stream', 'stream'],
-  ['/v1/telemetry', 'telemetry'],
-  ['/v1/stats', 'stats'],
-  ['/v1/admin', 'admin'],
-  ['/admin', 'admin'],
-  ['/metrics', 'metrics'],
-  ['/healthz', 'health'],
-  ['/readyz', 'health'],
-  ['/compare', 'compare'],
-];
 
 const TAG = Symbol('switchyard.endpoint');
 
 /**
  * Labels this response with an endpoint of the closed set (for routers serving paths the
- * middleware cannot know, e.g. configured legacy paths). Call before the response ends.
+ * route table (gateway/http/routes.ts) cannot know, e.g. configured legacy paths). Call before the response ends.
  */
 export function tagEndpoint(res: ServerResponse, endpoint: Endpoint): void {
   (res as unknown as Record<symbol, Endpoint>)[TAG] = endpoint;
-}
-
-/** The endpoint label of a path: a known path or one below it, else `other`. */
-export function endpointOfPath(path: string): Endpoint {
-  for (const [p, e] of PATHS) if (path === p || path.startsWith(`${p}/`)) return e;
-  return 'other';
 }
 
 /**
@@ -69,8 +49,9 @@ function newBytes(socket: CountedSocket): number {
  * Counts every response by endpoint and status, and the bytes written to the client
  * (headers and body, as they left: gzip included), in one place so no route can forget.
  * Bytes come from the socket's counter, so nothing wraps `write`: responses still open (SSE
- * streams) are brought up to date at each scrape, the rest when they end. One per metrics
- * registry, shared by the express app and the node:http front door.
+ * streams) are brought up to date at each scrape, the rest when they end. One per gateway,
+ * built with the app: the pipeline's first check after the connection guard
+ * ({@link responseMetrics}), and the stream route's byte count once a stream is open.
  */
 export class ResponseCounter {
   private readonly open = new Map<ServerResponse, InFlight>();
@@ -181,23 +162,20 @@ export class ResponseCounter {
   }
 }
 
-const counters = new WeakMap<GatewayMetrics, ResponseCounter>();
-
-/** The response counter of a metrics registry (created on first use). */
-export function responseCounter(metrics: GatewayMetrics): ResponseCounter {
-  let c = counters.get(metrics);
-  if (!c) {
-    c = new ResponseCounter(metrics);
-    counters.set(metrics, c);
-  }
-  return c;
-}
-
-/** The counter as express middleware: every response, labelled by its path. */
-export function httpMetrics(metrics: GatewayMetrics): RequestHandler {
-  const counter = responseCounter(metrics);
-  return (req, res, next) => {
-    counter.track(req, res, endpointOfPath(req.path));
-    next();
+/**
+ * The pipeline step that counts every response (errors, 404s and 429s included) by endpoint
+ * and status. A route that answers before its handler returns (`answeredAtOnce`, the poll) is
+ * counted then, without a listener; every other response when it closes, and a stream is
+ * handed over to its subscriber once it opens.
+ */
+export function responseMetrics(counter: ResponseCounter): Interceptor {
+  return (next) => (ex) => {
+    if (ex.served && ex.route?.answeredAtOnce === true) {
+      next(ex);
+      if (!counter.countEnded(ex.req, ex.res, ex.endpoint)) counter.track(ex.req, ex.res, ex.endpoint);
+      return;
+    }
+    counter.track(ex.req, ex.res, ex.endpoint);
+    next(ex);
   };
 }

@@ -1,18 +1,18 @@
-import type { ServerResponse } from 'node:http';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
+import type { BodyReply } from '../http/reply.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
 import { pollBodyJson } from '../protocol/json.ts';
 import { checkStreamToken } from '../security/stream-access.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
-import { sendVersioned } from './send-body.ts';
+import { versionedReply } from './send-body.ts';
 
 /**
- * Answers one poll, with `headers` (a flat `[name, value, ...]` list: security, CORS) in the same
- * `writeHead`; throws a catalogue error for the caller to answer.
+ * The answer to one poll, for the front door to write (with the pipeline's security and CORS
+ * headers); throws a catalogue error for the pipeline's error path to answer.
  */
-export type SnapshotHandler = (req: RequestView, res: ServerResponse, headers?: readonly string[]) => void;
+export type SnapshotHandler = (req: RequestView) => BodyReply;
 
 /**
  * `GET /v1/snapshot?streams=a,b`: the polling contract. The body is the same state the SSE
@@ -27,7 +27,7 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
   // proxies) must not keep it.
   const cacheControl = `${ctx.config.security.streamTokenSecrets.length > 0 ? 'private' : 'public'}, no-cache`;
   const pollInterval = String(ctx.config.pollIntervalMs);
-  return (req, res, headers = []) => {
+  return (req) => {
     const grant = checkStreamToken(ctx, req);
     const selection = ctx.selections.resolve(queryString(req, 'streams'));
     grant.assertAllows(selection.names);
@@ -37,7 +37,7 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
     const body = ctx.bodies.get(`snapshot:${selection.key}`, selection.etag(), () =>
       pollBodyJson(id, selection.streamsJson()),
     );
-    const out = [...headers, 'Cache-Control', cacheControl, 'X-Poll-Interval-Ms', pollInterval];
+    const out = ['Cache-Control', cacheControl, 'X-Poll-Interval-Ms', pollInterval];
     out.push('X-Server-Time', String(ctx.now()));
     // The rollout rules' version: a polling kit that sees it change asks /v1/transport at once.
     out.push('X-Switchyard-Rules', String(ctx.rollout.state().version));
@@ -58,8 +58,9 @@ export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
       if (names.length > 0) out.push('X-Switchyard-Stale-Streams', names.join(','));
     }
     if (staleMs !== null) out.push('X-Switchyard-Stale', String(staleMs));
-    const sent = sendVersioned(req, res, body, out);
+    const reply = versionedReply(req, body, out);
     // Requests and bytes are counted by the response counter; this adds pollers and latency.
-    ctx.polls.answered(req, selection, sent.status);
+    ctx.polls.answered(req, selection, reply.status);
+    return reply;
   };
 }

@@ -1,7 +1,6 @@
-import type { ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.ts';
-import { appendVary } from '../http/request-view.ts';
+import type { Interceptor } from '../http/pipeline.ts';
+import { BASE_SECURITY_HEADERS } from './security-headers.ts';
 
 /** Methods a cross-origin page may use (reads, telemetry posts, admin calls). */
 export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -15,23 +14,6 @@ export const CORS_EXPOSED_HEADERS =
 export const CORS_MAX_AGE_SECONDS = 600;
 
 const METHODS = new Set<string>(CORS_METHODS);
-
-/**
- * The CORS headers every answer carries: `Vary: Origin`, and for an allowed origin the origin
- * echoed with credentials allowed (plus, on an actual request, the headers a page may read).
- * Returns whether the origin is allowed. Shared by the middleware and the node:http front door.
- */
-export function applyCors(
-  allowed: ReadonlySet<string>,
-  origin: string | undefined,
-  res: ServerResponse,
-  preflight: boolean,
-): boolean {
-  appendVary(res, 'Origin');
-  const grant = corsGrant(allowed, origin, preflight);
-  for (let i = 0; i < grant.length; i += 2) res.setHeader(grant[i]!, grant[i + 1]!);
-  return grant.length > 0;
-}
 
 /**
  * The grant headers for `origin` as a flat `[name, value, ...]` list (empty when the origin is
@@ -55,30 +37,40 @@ export function corsAllowlist(origins: readonly string[]): ReadonlySet<string> {
 }
 
 /**
- * CORS with an explicit allowlist of exact origins, correct with credentials (cookies carrying a
- * stream token, `EventSource(url, { withCredentials: true })`): an allowed origin is echoed, never
- * `*`, together with `Access-Control-Allow-Credentials: true` and `Vary: Origin` (so a shared cache
- * cannot hand one origin's answer to another). A disallowed origin gets no CORS header at all,
- * and its preflight a 403. With an empty allowlist this is a no-op (same-origin only).
+ * The pipeline step that sets the headers every answer carries (`ex.headers`): the base security
+ * headers, and CORS with an explicit allowlist of exact origins, correct with credentials
+ * (cookies carrying a stream token, `EventSource(url, { withCredentials: true })`): an allowed
+ * origin is echoed, never `*`, together with `Access-Control-Allow-Credentials: true` and
+ * `Vary: Origin` (so a shared cache cannot hand one origin's answer to another). A disallowed
+ * origin gets no CORS header at all, and its preflight a 403. Preflights are answered here
+ * (204), before the limits. With an empty allowlist, CORS is off (same-origin only).
  */
-export function corsMiddleware(origins: readonly string[]): RequestHandler {
+export function securityAndCorsHeaders(origins: readonly string[]): Interceptor {
   const allowed = corsAllowlist(origins);
-  if (allowed.size === 0) return (_req, _res, next) => next();
-  return (req, res, next) => {
+  if (allowed.size === 0)
+    return (next) => (ex) => {
+      ex.headers = BASE_SECURITY_HEADERS;
+      next(ex);
+    };
+  return (next) => (ex) => {
+    const { req, res } = ex;
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-    if (!applyCors(allowed, req.headers.origin, res, preflight)) {
-      if (preflight) return next(new GatewayError('FORBIDDEN', 'this origin is not allowed (CORS_ORIGINS)'));
-      return next();
-    }
-    if (!preflight) return next();
+    const grant = corsGrant(allowed, req.headers.origin, preflight);
+    ex.headers = [...BASE_SECURITY_HEADERS, 'Vary', 'Origin', ...grant];
+    if (!preflight) return next(ex);
+    if (grant.length === 0) throw new GatewayError('FORBIDDEN', 'this origin is not allowed (CORS_ORIGINS)');
     const method = String(req.headers['access-control-request-method']).toUpperCase();
     if (!METHODS.has(method))
-      return next(
-        new GatewayError('METHOD_NOT_ALLOWED', `${method.slice(0, 16)} is not allowed cross-origin`),
-      );
-    res.setHeader('Access-Control-Allow-Methods', CORS_METHODS.join(', '));
-    res.setHeader('Access-Control-Allow-Headers', CORS_ALLOWED_HEADERS);
-    res.setHeader('Access-Control-Max-Age', String(CORS_MAX_AGE_SECONDS));
-    res.status(204).end();
+      throw new GatewayError('METHOD_NOT_ALLOWED', `${method.slice(0, 16)} is not allowed cross-origin`);
+    res.writeHead(204, [
+      ...ex.headers,
+      'Access-Control-Allow-Methods',
+      CORS_METHODS.join(', '),
+      'Access-Control-Allow-Headers',
+      CORS_ALLOWED_HEADERS,
+      'Access-Control-Max-Age',
+      String(CORS_MAX_AGE_SECONDS),
+    ]);
+    res.end();
   };
 }

@@ -1,72 +1,76 @@
-import type { RequestHandler } from 'express';
-import type { GatewayContext } from '../context.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
-import { clientIp } from '../http/request-utils.ts';
-import type { RequestView } from '../http/request-view.ts';
+import type { Interceptor } from '../http/pipeline.ts';
+import type { Logger } from '../observability/logger.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { clientKey, RateLimiter } from './rate-limiter.ts';
-import { securityMetrics } from './security-metrics.ts';
-
-/**
- * Paths the request-rate limit does not apply to: probes (orchestrators poll them from one
- * address, and they must answer under any load), and stream connects, which are bounded by the
- * open-stream caps instead (gateway/overload). `/metrics` is limited like any other path: a
- * Prometheus server scrapes once per interval, far below the limit, and a flood of scrapes
- * must not be free (issue 16).
- */
-export const RATE_LIMIT_EXEMPT = new Set(['/healthz', '/readyz', '/v1/stream']);
 
 /** Takes one request from the client's bucket: null when admitted, else the 429 to answer. */
-export type RateLimitCheck = (req: RequestView) => GatewayError | null;
+export type RateLimitCheck = (req: RateLimited) => GatewayError | null;
 
-const checks = new WeakMap<GatewayContext, RateLimitCheck>();
-
-/**
- * The per-IP token-bucket limit of a gateway (one bucket per client address, shared by the
- * express app and the node:http front door): past it, 429 RATE_LIMITED with a `Retry-After`
- * spread over [wait, 2 x wait), so the refused clients do not all come back in the same second.
- * RATE_LIMIT_PER_SECOND=0 turns it off.
- */
-export function rateLimitCheck(ctx: GatewayContext): RateLimitCheck {
-  let check = checks.get(ctx);
-  if (!check) {
-    check = createCheck(ctx);
-    checks.set(ctx, check);
-  }
-  return check;
+/** What the limit reads of a request (an exchange of the pipeline is one). */
+export interface RateLimited {
+  readonly req: Pick<IncomingMessage, 'headers' | 'socket'>;
+  /** Client address after TRUST_PROXY; the socket's when undefined. */
+  readonly ip: string | undefined;
 }
 
-function createCheck(ctx: GatewayContext): RateLimitCheck {
-  const { perSecond, burst, maxClients } = ctx.config.security.rateLimit;
+/** What the per-IP rate limit is built from (narrow: no gateway context). */
+export interface RateLimitDeps {
+  readonly security: Pick<Config['security'], 'rateLimit' | 'trustProxy'>;
+  /** `switchyard_rate_limited_total` (security-metrics.ts). */
+  readonly limited: { inc(): void };
+  readonly logger: Pick<Logger, 'warn'>;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/**
+ * The per-IP token-bucket limit of a gateway (one bucket per client address, whatever the
+ * route): past it, 429 RATE_LIMITED with a `Retry-After` spread over [wait, 2 x wait), so the
+ * refused clients do not all come back in the same second. RATE_LIMIT_PER_SECOND=0 turns it off.
+ * Build it once per gateway (its buckets are its state).
+ */
+export function rateLimitCheck(deps: RateLimitDeps): RateLimitCheck {
+  const { perSecond, burst, maxClients } = deps.security.rateLimit;
   if (perSecond <= 0) return () => null;
-  const limiter = new RateLimiter({ perSecond, burst, maxClients, now: ctx.now });
-  const limited = securityMetrics(ctx.metrics).rateLimited;
+  const limiter = new RateLimiter({ perSecond, burst, maxClients, now: deps.now });
   // Behind a proxy without TRUST_PROXY every client shares the proxy's bucket: say so, once.
-  let warned = ctx.config.security.trustProxy !== false;
-  return (req) => {
-    if (!warned && req.headers['x-forwarded-for'] !== undefined) {
+  let warned = deps.security.trustProxy !== false;
+  return (r) => {
+    const ip = r.ip ?? r.req.socket.remoteAddress ?? 'unknown';
+    if (!warned && r.req.headers['x-forwarded-for'] !== undefined) {
       warned = true;
-      ctx.logger.warn(
-        { proxy: clientIp(req) },
+      deps.logger.warn(
+        { proxy: ip },
         'requests carry X-Forwarded-For but TRUST_PROXY is unset: per-IP limits count the proxy as one client',
       );
     }
-    const waitMs = limiter.take(clientKey(clientIp(req)));
+    const waitMs = limiter.take(clientKey(ip));
     if (waitMs === 0) return null;
-    limited.inc();
+    deps.limited.inc();
     const base = Math.max(1, Math.ceil(waitMs / 1000));
     return new GatewayError('RATE_LIMITED', undefined, {
-      retryAfterSeconds: jitteredSeconds(base, ctx.random),
+      retryAfterSeconds: jitteredSeconds(base, deps.random),
     });
   };
 }
 
-/** The limit as express middleware, for every path but the exempt ones. */
-export function rateLimitMiddleware(ctx: GatewayContext): RequestHandler {
-  const check = rateLimitCheck(ctx);
-  return (req, _res, next) => {
-    if (RATE_LIMIT_EXEMPT.has(req.path)) return next();
-    const refused = check(req);
-    next(refused ?? undefined);
+/**
+ * The limit as a pipeline step, for every request but those its route exempts
+ * (`rateLimitExempt` in gateway/http/routes.ts: probes, and stream connects, bounded by the
+ * stream caps instead). A route served by the front door is exempt for the methods it serves
+ * only: `POST /v1/stream` is limited like any other request (then answered 405).
+ */
+export function rateLimit(check: RateLimitCheck): Interceptor {
+  return (next) => (ex) => {
+    const route = ex.route;
+    const exempt = route?.rateLimitExempt === true && (route.methods === undefined || ex.served);
+    if (!exempt) {
+      const refused = check(ex);
+      if (refused) throw refused;
+    }
+    next(ex);
   };
 }

@@ -1,18 +1,12 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RequestHandler } from 'express';
 import { type ErrorCode, GatewayError } from '../errors.ts';
 
 /**
- * 414 URI_TOO_LONG past `maxLength` characters of request target. Node's `maxHeaderSize` bounds
- * the request line and headers together; this tighter, explicit bound keeps long query strings
- * (streams lists, event ids, tokens) from reaching any parser.
+ * The 414 URI_TOO_LONG for a request target past `maxLength` characters, or null. Node's
+ * `maxHeaderSize` bounds the request line and headers together; this tighter, explicit bound
+ * keeps long query strings (streams lists, event ids, tokens) from reaching any parser.
  */
-export function urlLengthLimit(maxLength: number): RequestHandler {
-  return (req, _res, next) => next(urlTooLong(req.originalUrl, maxLength) ?? undefined);
-}
-
-/** The 414 for a request target past `maxLength` characters, or null. */
 export function urlTooLong(url: string, maxLength: number): GatewayError | null {
   if (url.length <= maxLength) return null;
   return new GatewayError('URI_TOO_LONG', `the request URL is longer than ${maxLength} characters`, {

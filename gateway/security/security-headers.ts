@@ -52,20 +52,14 @@ export function htmlSecurityHeaders(opts: HtmlSecurityOptions = {}): RequestHand
   };
 }
 
-/** The base security headers as a flat `[name, value, ...]` list (for one `writeHead`). */
+/**
+ * Headers for every response (JSON, event streams, scripts), as a flat `[name, value, ...]`
+ * list (for one `writeHead`): browsers must not sniff a JSON error or a stream into HTML, and
+ * no response carries a Referer onwards. The pipeline sets them (cors.ts).
+ */
 export const BASE_SECURITY_HEADERS: readonly string[] = Object.freeze([
   'X-Content-Type-Options',
   'nosniff',
   'Referrer-Policy',
   'no-referrer',
 ]);
-
-/**
- * Headers for every response (JSON, event streams, scripts): browsers must not sniff a JSON error
- * or a stream into HTML, and no response carries a Referer onwards.
- */
-export const baseSecurityHeaders: RequestHandler = (_req, res, next) => {
-  for (let i = 0; i < BASE_SECURITY_HEADERS.length; i += 2)
-    res.setHeader(BASE_SECURITY_HEADERS[i]!, BASE_SECURITY_HEADERS[i + 1]!);
-  next();
-};

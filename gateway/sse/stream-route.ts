@@ -1,10 +1,10 @@
-import type { ServerResponse } from 'node:http';
 import type { Selection } from '../cache/selection.ts';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
+import type { StreamReply } from '../http/reply.ts';
 import { clientIp, queryString } from '../http/request-utils.ts';
 import { header, type RequestView } from '../http/request-view.ts';
-import { responseCounter } from '../observability/http-metrics.ts';
+import type { ResponseCounter } from '../observability/http-metrics.ts';
 import { overloadGuard } from '../overload/guard.ts';
 import { snapshotEvent as frameSnapshot, updateEvent } from '../protocol/events.ts';
 import type { ResyncReason } from '../protocol/types.ts';
@@ -28,19 +28,21 @@ type Start =
   | { kind: 'resume'; cursors: number[][] }
   | { kind: 'resync'; reason: ResyncReason };
 
+/** Validates a stream request and returns its answer, or throws the catalogue error. */
+export type StreamHandler = (req: RequestView) => StreamReply;
+
 /**
  * `GET /v1/stream?streams=a,b`: a snapshot event, then updates. Every input is validated before
  * the headers go out, so a bad request is a plain 400 JSON error with nothing streamed first:
- * the returned promise rejects with the catalogue error, for the caller to answer. Served by the
- * node:http front door (gateway/http/front-door.ts), after its security checks.
+ * the handler throws the catalogue error, for the pipeline to answer. Served by the node:http
+ * front door (gateway/http/front-door.ts), after the pipeline's checks; `counter` takes over
+ * the byte count of each stream from its subscriber once it opens.
  */
-export async function serveStream(
-  ctx: GatewayContext,
-  req: RequestView,
-  res: ServerResponse,
-  /** More response headers (security, CORS) as a flat `[name, value, ...]` list. */
-  headers: readonly string[] = [],
-): Promise<void> {
+export function streamHandler(ctx: GatewayContext, counter: ResponseCounter): StreamHandler {
+  return (req) => streamReply(ctx, counter, req);
+}
+
+function streamReply(ctx: GatewayContext, counter: ResponseCounter, req: RequestView): StreamReply {
   if (!acceptsEventStream(header(req, 'accept')))
     throw new GatewayError(
       'NOT_ACCEPTABLE',
@@ -64,20 +66,26 @@ export async function serveStream(
   const ip = clientIp(req);
   const guard = overloadGuard(ctx);
   guard.admitStream(ip);
-  let sub: Subscriber;
-  try {
-    res.writeHead(200, [...SSE_HEADER_LIST, ...headers, 'X-Server-Time', String(ctx.now())]);
-    res.flushHeaders();
-    const id = parseClientId(req.query[CLIENT_ID_PARAM]);
-    sub = new Subscriber(res, selection, ctx.config.clientBufferBytes, hooksFor(ctx), ip, id);
-    // From here the subscriber carries its own byte count (hooksFor reports it).
-    responseCounter(ctx.metrics).handOver(res, sub);
-  } catch (err) {
-    guard.releaseStream(ip);
-    throw err;
-  }
-  watchGrant(ctx, sub, grant);
-  await open(ctx, sub, start);
+  const release = () => guard.releaseStream(ip);
+  return {
+    kind: 'stream',
+    headers: [...SSE_HEADER_LIST, 'X-Server-Time', String(ctx.now())],
+    abandon: release,
+    open: async (res) => {
+      let sub: Subscriber;
+      try {
+        const id = parseClientId(req.query[CLIENT_ID_PARAM]);
+        sub = new Subscriber(res, selection, ctx.config.clientBufferBytes, hooksFor(ctx, counter), ip, id);
+        // From here the subscriber carries its own byte count (hooksFor reports it).
+        counter.handOver(res, sub);
+      } catch (err) {
+        release();
+        throw err;
+      }
+      watchGrant(ctx, sub, grant);
+      await open(ctx, sub, start);
+    },
+  };
 }
 
 function parseStart(req: RequestView, selection: Selection): Start {
@@ -148,10 +156,9 @@ export function snapshotEvent(
 const hooksByGateway = new WeakMap<GatewayContext, SubscriberHooks>();
 
 /** One hooks object per gateway, shared by all its subscribers: no closures per connection. */
-function hooksFor(ctx: GatewayContext): SubscriberHooks {
+function hooksFor(ctx: GatewayContext, counter: ResponseCounter): SubscriberHooks {
   let hooks = hooksByGateway.get(ctx);
   if (!hooks) {
-    const counter = responseCounter(ctx.metrics);
     counter.addOwner('stream', () => ctx.hub.subscribers());
     hooks = {
       onClose: (sub: Subscriber) => {

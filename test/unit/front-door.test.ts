@@ -10,6 +10,8 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import express from 'express';
+import { GatewayError } from '../../gateway/errors.ts';
+import type { Interceptor } from '../../gateway/http/pipeline.ts';
 import { compileTrust, RequestViews } from '../../gateway/http/request-view.ts';
 import { overloadGuard } from '../../gateway/overload/guard.ts';
 import type { SecurityConfig } from '../../gateway/security/security-config.ts';
@@ -60,10 +62,11 @@ describe('front door', () => {
       assert.equal(r.status, 404, path);
       assert.equal(r.json?.error?.code, 'NOT_FOUND', path);
     }
-    // Other methods on the hot paths go to express as before (404, preflight below).
+    // Other methods on the hot paths: 405 with the methods they serve (preflight below).
     const post = await send(`${g.url}/v1/snapshot`, { method: 'POST', body: '{}' });
-    assert.equal(post.status, 404);
-    assert.equal(post.json?.error?.code, 'NOT_FOUND');
+    assert.equal(post.status, 405);
+    assert.equal(post.json?.error?.code, 'METHOD_NOT_ALLOWED');
+    assert.equal(post.headers.allow, 'GET, HEAD');
     // HEAD is a GET without a body, ETag included.
     const head = await send(`${g.url}/v1/snapshot`, { method: 'HEAD' });
     assert.equal(head.status, 200);
@@ -93,7 +96,7 @@ describe('front door', () => {
       assert.equal(r.headers['x-powered-by'], undefined, name);
     }
     assert.equal(fast.headers.vary, 'Origin, Accept-Encoding');
-    // A foreign origin gets no CORS grant; its preflight is still express's 403.
+    // A foreign origin gets no CORS grant; an allowed origin's preflight is answered 204.
     const foreign = await send(`${g.url}/v1/snapshot`, { headers: { origin: 'https://evil.example' } });
     assert.equal(foreign.status, 200);
     assert.equal(foreign.headers['access-control-allow-origin'], undefined);
@@ -267,5 +270,97 @@ describe('front door: wire details', () => {
     assert.equal((views as unknown as { queries: Map<string, unknown> }).queries.size <= 4, true);
     const long = `/v1/snapshot?access_token=${'t'.repeat(300)}`;
     assert.notEqual(views.of(req(long), 12).query, views.of(req(long), 12).query, 'long texts not kept');
+  });
+});
+
+describe('one request pipeline (gateway/http/pipeline.ts)', () => {
+  /** A check of the kind the pipeline is made of: reads the request, adds a header, may refuse. */
+  const probe: Interceptor = (next) => (ex) => {
+    if (ex.req.headers['x-refuse'] !== undefined) throw new GatewayError('FORBIDDEN', 'refused by the probe');
+    ex.headers = [...ex.headers, 'X-Probe', ex.endpoint];
+    next(ex);
+  };
+
+  test('a check added to the pipeline applies to front-door and express routes alike', async (t) => {
+    const g = await startSecureGateway(t, { env: OPEN, interceptors: [probe] });
+    const poll = await send(`${g.url}/v1/snapshot`);
+    const stream = await send(`${g.url}/v1/stream`, { headersOnly: true });
+    const health = await send(`${g.url}/healthz`);
+    const stats = await send(`${g.url}/v1/stats/latency`);
+    const missing = await send(`${g.url}/nowhere`);
+    for (const [name, r, endpoint, status] of [
+      ['poll', poll, 'snapshot', 200],
+      ['stream', stream, 'stream', 200],
+      ['health', health, 'health', 200],
+      ['stats', stats, 'stats', 200],
+      ['404', missing, 'other', 404],
+    ] as const) {
+      assert.equal(r.status, status, name);
+      assert.equal(r.headers['x-probe'], endpoint, name);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', name);
+    }
+    // Refused by the check: the same catalogue answer through the same error path, counted.
+    for (const path of ['/v1/snapshot', '/v1/stream', '/metrics']) {
+      const r = await send(`${g.url}${path}`, { headers: { 'x-refuse': '1' } });
+      assert.equal(r.status, 403, path);
+      assert.equal(r.json?.error?.code, 'FORBIDDEN', path);
+      assert.equal(r.json?.error?.message, 'refused by the probe', path);
+      assert.equal(r.headers['referrer-policy'], 'no-referrer', path);
+    }
+    const text = await g.ctx.metrics.render();
+    for (const endpoint of ['snapshot', 'stream', 'metrics'])
+      assert.match(
+        text,
+        new RegExp(`switchyard_http_requests_total\\{endpoint="${endpoint}",status="403"\\} 1\\n`),
+      );
+  });
+
+  test('a wrong method on a front-door path is 405 with Allow, limited and counted like any request', async (t) => {
+    const g = await startSecureGateway(t, {
+      env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1', CORS_ORIGINS: ORIGIN },
+    });
+    const post = await send(`${g.url}/v1/stream`, {
+      method: 'POST',
+      body: '{}',
+      headers: { origin: ORIGIN, accept: 'text/event-stream' },
+    });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET, HEAD');
+    assert.equal(post.json?.error?.code, 'METHOD_NOT_ALLOWED');
+    assert.deepEqual(post.json?.error?.allow, ['GET', 'HEAD']);
+    assert.equal(post.headers['access-control-allow-origin'], ORIGIN);
+    // Only stream connects are exempt from the request rate limit, not other methods on the path.
+    const again = await send(`${g.url}/v1/stream`, { method: 'DELETE' });
+    assert.equal(again.status, 429);
+    assert.equal(again.json?.error?.code, 'RATE_LIMITED');
+    const stream = await send(`${g.url}/v1/stream`, { headersOnly: true });
+    assert.equal(stream.status, 200);
+    const text = await g.ctx.metrics.render();
+    assert.match(text, /switchyard_http_requests_total\{endpoint="stream",status="405"\} 1\n/);
+    assert.match(text, /switchyard_http_requests_total\{endpoint="stream",status="429"\} 1\n/);
+  });
+
+  test('a request pipelined behind a stream on a raw socket still meets the connection guard', async (t) => {
+    const g = await startSecureGateway(t, { env: OPEN });
+    const sock = connect(g.port, '127.0.0.1');
+    await once(sock, 'connect');
+    t.after(() => sock.destroy());
+    let text = '';
+    sock.on('data', (b: Buffer) => {
+      text += b.toString('latin1');
+    });
+    const closed = once(sock, 'close');
+    sock.write(
+      'GET /v1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n' +
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    await closed;
+    assert.match(text, /^HTTP\/1\.1 200/);
+    assert.doesNotMatch(text, /"status":"ok"/, 'the request behind the stream is never answered');
+    const metrics = await g.ctx.metrics.render();
+    assert.match(metrics, /switchyard_connections_closed_total\{reason="pipelined_behind_stream"\} 1\n/);
+    // The stream went with its connection.
+    while (g.ctx.hub.size > 0) await once(g.ctx.hub.subscribers().next().value!.res, 'close');
+    assert.equal(overloadGuard(g.ctx).caps.total, 0);
   });
 });

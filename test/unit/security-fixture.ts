@@ -13,6 +13,7 @@ import { type Config, loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
+import type { Interceptor } from '../../gateway/http/pipeline.ts';
 import { createHttpServer } from '../../gateway/http/server.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
@@ -39,6 +40,8 @@ export interface SecureOptions {
   now?: () => number;
   random?: () => number;
   routers?: Router[];
+  /** Checks added to the request pipeline after the gateway's own (createApp). */
+  interceptors?: Interceptor[];
   seed?: (source: MemorySource) => void;
 }
 
@@ -61,7 +64,7 @@ export async function startSecureGateway(t: Teardown, opts: SecureOptions = {}):
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.random ? { random: opts.random } : {}),
   });
-  const app = createApp(ctx, { routers: opts.routers ?? [] });
+  const app = createApp(ctx, { routers: opts.routers ?? [], interceptors: opts.interceptors ?? [] });
   const server = createHttpServer(app, { maxHeaderBytes: config.security.maxHeaderBytes });
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {

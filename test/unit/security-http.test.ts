@@ -136,10 +136,12 @@ describe('error bodies', () => {
     assert.doesNotMatch(logged, /SECRET-TOKEN-VALUE/);
   });
 
-  test('unknown routes and methods are 404 JSON', async (t) => {
+  test('unknown routes are 404 JSON, a wrong method on a front-door route 405 JSON', async (t) => {
     const g = await startSecureGateway(t);
     assertCatalogueError(await send(`${g.url}/nope`), 404, 'NOT_FOUND');
-    assertCatalogueError(await send(`${g.url}/v1/snapshot`, { method: 'DELETE' }), 404, 'NOT_FOUND');
+    const wrongMethod = await send(`${g.url}/v1/snapshot`, { method: 'DELETE' });
+    assertCatalogueError(wrongMethod, 405, 'METHOD_NOT_ALLOWED');
+    assert.equal(wrongMethod.headers.allow, 'GET, HEAD');
     assertCatalogueError(await send(`${g.url}/..%2f..%2fetc%2fpasswd`), 404, 'NOT_FOUND');
   });
 
