@@ -1,5 +1,5 @@
 import type { StreamConfig } from '../config/streams.ts';
-import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
+import type { HistoryWindow, PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
 import { History, type HistoryLimits } from './history.ts';
 import { decodeRecord, type FormatDecoders, type RecordValidator } from './record-decoder.ts';
 import { StreamState, type TableEntry } from './stream-state.ts';
@@ -116,6 +116,10 @@ export class SnapshotCache implements RecordSink {
     if (!s) return;
     s.plan(p.partition, p.startOffset, p.highWatermark);
     this.checkReady();
+  }
+
+  historyWindow(): HistoryWindow {
+    return { maxAgeMs: this.history.limits.maxAgeMs, maxRecords: this.history.limits.maxRecords };
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
