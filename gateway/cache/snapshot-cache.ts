@@ -3,7 +3,13 @@ import type { HistoryWindow, PartitionPlan, RecordSink, SourceRecord } from '../
 import { History, type HistoryLimits } from './history.ts';
 import { decodeRecord, type FormatDecoders, type RecordValidator } from './record-decoder.ts';
 import { StreamState, type TableEntry } from './stream-state.ts';
-import { type AppliedUpdate, type CacheObserver, NOOP_OBSERVER, type UpdateOp } from './types.ts';
+import {
+  type AppliedUpdate,
+  type CacheObserver,
+  NOOP_OBSERVER,
+  type PositionAdvance,
+  type UpdateOp,
+} from './types.ts';
 
 export interface SnapshotCacheOptions {
   streams: readonly StreamConfig[];
@@ -19,6 +25,9 @@ export interface SnapshotCacheOptions {
 
 /** Receives every batch of applied updates, in apply order (the SSE hub). */
 export type UpdateListener = (updates: readonly AppliedUpdate[]) => void;
+
+/** Told of position changes that no update shows, in order with the updates (the SSE hub). */
+export type AdvanceListener = (advance: PositionAdvance) => void;
 
 /** Told when a stream's data is replaced (new lineage): before the state is dropped, and after. */
 export interface ReplaceListener {
@@ -40,6 +49,7 @@ export class SnapshotCache implements RecordSink {
   private readonly validators: ReadonlyMap<string, RecordValidator>;
   private readonly formats: FormatDecoders | undefined;
   private readonly listeners = new Set<UpdateListener>();
+  private readonly advanceListeners = new Set<AdvanceListener>();
   private seq = 0;
   private readonly readyListeners = new Set<() => void>();
   private readonly replaceListeners = new Set<ReplaceListener>();
@@ -73,6 +83,15 @@ export class SnapshotCache implements RecordSink {
   onUpdates(listener: UpdateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Position changes that no update shows (see PositionAdvance), each told right after the
+   * updates applied before it.
+   */
+  onAdvanced(listener: AdvanceListener): () => void {
+    this.advanceListeners.add(listener);
+    return () => this.advanceListeners.delete(listener);
   }
 
   /**
@@ -115,6 +134,7 @@ export class SnapshotCache implements RecordSink {
     const s = this.byTopic.get(p.topic);
     if (!s) return;
     s.plan(p.partition, p.startOffset, p.highWatermark);
+    this.announce(s);
     this.checkReady();
   }
 
@@ -185,6 +205,7 @@ export class SnapshotCache implements RecordSink {
     // still moves past them, so a partition ending with a marker is caught up.
     if (consumedTo !== undefined && consumedTo > s.offsets[partition]!) s.advance(partition, consumedTo - 1);
     this.emit(applied);
+    this.announce(s);
     this.checkReady();
   }
 
@@ -250,8 +271,17 @@ export class SnapshotCache implements RecordSink {
       data: `{"stream":"${s.name}","op":"${op}","key":${k}${v},"createdAt":${createdAt},"appliedAt":${appliedAt}}`,
       streamPos: s.position,
     };
+    s.announced = u.streamPos;
     this.history.push(u);
     return u;
+  }
+
+  /** Tells the advance listeners when the stream's position moved past its last update. */
+  private announce(s: StreamState): void {
+    if (s.position === s.announced) return;
+    s.announced = s.position;
+    const advance: PositionAdvance = { op: 'advance', stream: s, streamPos: s.position };
+    for (const l of this.advanceListeners) l(advance);
   }
 
   private emit(applied: AppliedUpdate[]): void {

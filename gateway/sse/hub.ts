@@ -1,7 +1,7 @@
 import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { StreamState } from '../cache/stream-state.ts';
-import type { AppliedUpdate } from '../cache/types.ts';
+import type { AppliedUpdate, PositionAdvance } from '../cache/types.ts';
 import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SharedChunk } from './shared-chunk.ts';
 import type { FramedEvent, Subscriber } from './subscriber.ts';
@@ -18,7 +18,11 @@ import { GATEWAY_ERROR_EVENT } from './wait-answer.ts';
 interface Group {
   readonly selection: Selection;
   readonly members: Set<Subscriber>;
-  /** Per stream of the selection, the position string carried by the last event id. */
+  /**
+   * Per stream of the selection, its position at queue index `from` (moved by updates and by
+   * PositionAdvances alike): what the next event id carries, never behind a snapshot rendered
+   * since, so ids within a group never move backwards.
+   */
   readonly lastPos: string[];
   /** Queue index `lastPos` is at (non-zero only for a group made while a batch is pending). */
   from: number;
@@ -53,12 +57,14 @@ const HEARTBEAT = new SharedChunk(encodeComment(''));
  */
 export class SseHub {
   private readonly groups = new Map<string, Group>();
-  private queued: AppliedUpdate[] = [];
+  /** Updates and position advances since the last flush, in apply order. */
+  private queued: Array<AppliedUpdate | PositionAdvance> = [];
   private flushScheduled = false;
   private readonly schedule: FlushScheduler;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeAdvanced: () => void;
   private readonly unsubscribeReady: () => void;
   private readonly unsubscribeReplaced: () => void;
   private count = 0;
@@ -71,6 +77,7 @@ export class SseHub {
     this.now = opts.now ?? Date.now;
     this.schedule = opts.schedule ?? setImmediate;
     this.unsubscribe = cache.onUpdates((u) => this.enqueue(u));
+    this.unsubscribeAdvanced = cache.onAdvanced((a) => this.enqueue([a]));
     // Streams held open before readiness wait in waitUntil(); readiness may come with no update.
     this.unsubscribeReady = cache.onReady(() => {
       for (const w of this.waiters) w();
@@ -161,6 +168,7 @@ export class SseHub {
   close(): void {
     clearInterval(this.heartbeat);
     this.unsubscribe();
+    this.unsubscribeAdvanced();
     this.unsubscribeReady();
     this.unsubscribeReplaced();
   }
@@ -186,7 +194,7 @@ export class SseHub {
     return g;
   }
 
-  private enqueue(updates: readonly AppliedUpdate[]): void {
+  private enqueue(updates: ReadonlyArray<AppliedUpdate | PositionAdvance>): void {
     for (const u of updates) this.queued.push(u);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -208,7 +216,7 @@ export class SseHub {
     for (const w of this.waiters) w();
   }
 
-  private flushGroup(g: Group, updates: readonly AppliedUpdate[], now: number): void {
+  private flushGroup(g: Group, updates: ReadonlyArray<AppliedUpdate | PositionAdvance>, now: number): void {
     const { selection, lastPos, members, joining } = g;
     const events: FramedEvent[] = [];
     /** Queue index of each event, for the joiners' suffixes. */
@@ -220,6 +228,7 @@ export class SseHub {
       const i = selection.streams.indexOf(u.stream);
       if (i < 0) continue;
       lastPos[i] = u.streamPos;
+      if (u.op === 'advance') continue;
       const text = encodeJsonEvent('update', `${prefix}:${lastPos.join('_')}`, u.data);
       events.push({ conflationKey: u.stream.mode === 'table' ? `${u.stream.name}\0${u.key}` : null, text });
       at.push(k);
