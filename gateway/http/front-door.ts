@@ -11,7 +11,7 @@ import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
 import { urlTooLong } from '../security/request-limits.ts';
 import { BASE_SECURITY_HEADERS } from '../security/security-headers.ts';
 import { serveStream } from '../sse/stream-route.ts';
-import { answersAsStream, retryMsFor, sendStreamRetry } from '../sse/wait-answer.ts';
+import { answersAsStream, retryMsFor, sendStreamRetry, waitReason } from '../sse/wait-answer.ts';
 import { compileTrust, RequestViews } from './request-view.ts';
 import { sendError } from './send-error.ts';
 
@@ -54,6 +54,7 @@ export function frontDoor(ctx: GatewayContext): FrontDoor {
     // retry: and the reason, not a status that would stop an EventSource for good.
     if (!res.headersSent && routeOf(pathOf(req.url ?? '')) === 'stream' && answersAsStream(req, e)) {
       sendStreamRetry(res, e, retryMsFor(e, ctx.config.retryMs, ctx.random), common, req.method);
+      ctx.metrics.sseWaitAnswers.inc({ reason: waitReason(e.code) });
       return;
     }
     // Both routes write their headers in one writeHead: an answer not yet sent has none set.
