@@ -34,6 +34,7 @@ interface Group {
 export type FlushScheduler = (flush: () => void) => void;
 
 export interface HubOptions {
+  /** Period of the heartbeat comments; the same tick trims the cache's history by age. */
   heartbeatMs: number;
   /** Hooks for metrics; all optional. */
   onDelivered?: (update: AppliedUpdate, clients: number, now: number) => void;
@@ -272,5 +273,7 @@ export class SseHub {
 
   private beat(): void {
     for (const g of this.groups.values()) for (const sub of g.members) sub.sendIfIdle(HEARTBEAT);
+    // Updates past HISTORY_SECONDS go even when none arrive to push them out (memory goes back down).
+    this.cache.history.trim();
   }
 }
