@@ -42,27 +42,40 @@ export class History {
   }
 
   push(u: AppliedUpdate): void {
-    const { records, maxRecords } = this.limits;
-    if (maxRecords === 0) {
+    if (this.limits.maxRecords === 0) {
       u.stream.raiseFloor(u.partition, u.offset + 1);
       return;
     }
     this.items.push(u);
+    this.trim();
+  }
+
+  /**
+   * Drops the oldest updates beyond the `records` always kept that are past the time window (or
+   * beyond `maxRecords`), raising their streams' floors; returns how many. `push` calls it, and
+   * so does a periodic tick (the hub's heartbeat), so the history shrinks back by time even when
+   * no update arrives.
+   */
+  trim(): number {
+    const { records, maxRecords, maxAgeMs } = this.limits;
     let size = this.size;
-    if (size <= records) return;
-    const oldestKept = this.now() - this.limits.maxAgeMs;
+    if (size <= records) return 0;
+    const oldestKept = this.now() - maxAgeMs;
+    let dropped = 0;
     while (size > records) {
       const oldest = this.items[this.start]!;
-      if (size <= maxRecords && this.limits.maxAgeMs > 0 && oldest.appliedAt >= oldestKept) break;
+      if (size <= maxRecords && maxAgeMs > 0 && oldest.appliedAt >= oldestKept) break;
       oldest.stream.raiseFloor(oldest.partition, oldest.offset + 1);
       this.items[this.start] = undefined as unknown as AppliedUpdate;
       this.start++;
       size--;
+      dropped++;
     }
     if (this.start > 1024 && this.start * 2 > this.items.length) {
       this.items = this.items.slice(this.start);
       this.start = 0;
     }
+    return dropped;
   }
 
   /** Forgets every update of a stream whose data was replaced (their offsets mean nothing now). */

@@ -1,10 +1,16 @@
 import type { StreamConfig } from '../config/streams.ts';
 import { feedItemJson, tableEntryJson, updateJson } from '../protocol/json.ts';
-import type { PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
+import type { HistoryWindow, PartitionPlan, RecordSink, SourceRecord } from '../source/types.ts';
 import { History, type HistoryLimits } from './history.ts';
 import { decodeRecord, type FormatDecoders, type RecordValidator } from './record-decoder.ts';
 import { StreamState, type TableEntry } from './stream-state.ts';
-import { type AppliedUpdate, type CacheObserver, NOOP_OBSERVER, type UpdateOp } from './types.ts';
+import {
+  type AppliedUpdate,
+  type CacheObserver,
+  NOOP_OBSERVER,
+  type PositionAdvance,
+  type UpdateOp,
+} from './types.ts';
 
 export interface SnapshotCacheOptions {
   streams: readonly StreamConfig[];
@@ -20,6 +26,9 @@ export interface SnapshotCacheOptions {
 
 /** Receives every batch of applied updates, in apply order (the SSE hub). */
 export type UpdateListener = (updates: readonly AppliedUpdate[]) => void;
+
+/** Told of position changes that no update shows, in order with the updates (the SSE hub). */
+export type AdvanceListener = (advance: PositionAdvance) => void;
 
 /** Told when a stream's data is replaced (new lineage): before the state is dropped, and after. */
 export interface ReplaceListener {
@@ -41,6 +50,7 @@ export class SnapshotCache implements RecordSink {
   private readonly validators: ReadonlyMap<string, RecordValidator>;
   private readonly formats: FormatDecoders | undefined;
   private readonly listeners = new Set<UpdateListener>();
+  private readonly advanceListeners = new Set<AdvanceListener>();
   private seq = 0;
   private readonly readyListeners = new Set<() => void>();
   private readonly replaceListeners = new Set<ReplaceListener>();
@@ -74,6 +84,15 @@ export class SnapshotCache implements RecordSink {
   onUpdates(listener: UpdateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Position changes that no update shows (see PositionAdvance), each told right after the
+   * updates applied before it.
+   */
+  onAdvanced(listener: AdvanceListener): () => void {
+    this.advanceListeners.add(listener);
+    return () => this.advanceListeners.delete(listener);
   }
 
   /**
@@ -116,7 +135,12 @@ export class SnapshotCache implements RecordSink {
     const s = this.byTopic.get(p.topic);
     if (!s) return;
     s.plan(p.partition, p.startOffset, p.highWatermark);
+    this.announce(s);
     this.checkReady();
+  }
+
+  historyWindow(): HistoryWindow {
+    return { maxAgeMs: this.history.limits.maxAgeMs, maxRecords: this.history.limits.maxRecords };
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
@@ -182,6 +206,7 @@ export class SnapshotCache implements RecordSink {
     // still moves past them, so a partition ending with a marker is caught up.
     if (consumedTo !== undefined && consumedTo > s.offsets[partition]!) s.advance(partition, consumedTo - 1);
     this.emit(applied);
+    this.announce(s);
     this.checkReady();
   }
 
@@ -245,8 +270,17 @@ export class SnapshotCache implements RecordSink {
       data: updateJson(s.name, op, key, valueJson, createdAt, appliedAt),
       streamPos: s.position,
     };
+    s.announced = u.streamPos;
     this.history.push(u);
     return u;
+  }
+
+  /** Tells the advance listeners when the stream's position moved past its last update. */
+  private announce(s: StreamState): void {
+    if (s.position === s.announced) return;
+    s.announced = s.position;
+    const advance: PositionAdvance = { op: 'advance', stream: s, streamPos: s.position };
+    for (const l of this.advanceListeners) l(advance);
   }
 
   private emit(applied: AppliedUpdate[]): void {

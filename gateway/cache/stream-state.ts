@@ -51,6 +51,8 @@ export class StreamState {
   /** Rows dropped by TTL since start: data changes that the position cannot show (see Selection.etag). */
   expirations = 0;
   private pos = '';
+  /** The position last told to listeners, by an update or a PositionAdvance (SnapshotCache). */
+  announced = '';
   private rendered: { version: number; json: string } | null = null;
   /** Keys evicted for capacity during the current set(): turned into delete updates. */
   readonly pendingEvictions: TableEntry[] = [];

@@ -22,6 +22,19 @@ export interface AppliedUpdate {
   readonly streamPos: string;
 }
 
+/**
+ * A stream's position moved with no update to show for it: a record skipped as invalid, a
+ * tombstone of a key the table did not hold, transaction markers, a partition added. Listeners
+ * that carry positions in ids (the hub) take it in apply order, so an id sent after it is never
+ * behind a snapshot id rendered after it.
+ */
+export interface PositionAdvance {
+  readonly op: 'advance';
+  readonly stream: StreamState;
+  /** The stream's position string now (see event-id.ts). */
+  readonly streamPos: string;
+}
+
 /** Counters the cache reports to (metrics live at the edge; the cache stays pure). */
 export interface CacheObserver {
   applied(stream: string, createdAt: number, appliedAt: number): void;

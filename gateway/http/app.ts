@@ -55,7 +55,12 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
   const views = new RequestViews(compileTrust(config.security.trustProxy));
   const counter = new ResponseCounter(metrics);
   const app = expressApp(ctx, ext, views);
-  const fail = exchangeErrors({ logger, retryMs: config.retryMs, random: ctx.random });
+  const fail = exchangeErrors({
+    logger,
+    retryMs: config.retryMs,
+    random: ctx.random,
+    onWaitAnswer: (reason) => ctx.metrics.sseWaitAnswers.inc({ reason }),
+  });
   const pipeline = openingChecks({
     security: config.security,
     counter,

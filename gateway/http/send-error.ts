@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { type Logger, safePath } from '../observability/logger.ts';
-import { answersAsStream, retryMsFor, sendStreamRetry } from '../sse/wait-answer.ts';
+import { answersAsStream, retryMsFor, sendStreamRetry, waitReason } from '../sse/wait-answer.ts';
 import type { ExchangeErrorWriter } from './pipeline.ts';
 
 /**
@@ -31,6 +31,8 @@ export interface ErrorAnswer {
    * answer is then a 200 stream with `retry:` and the reason (sse/wait-answer.ts).
    */
   readonly streamRetryMs?: (e: GatewayError) => number;
+  /** Told the reason of every such 200 wait answer (the `switchyard_sse_wait_answers_total` count). */
+  readonly onWaitAnswer?: (reason: string) => void;
 }
 
 /**
@@ -60,6 +62,7 @@ export function answerError(
   // retry: and the reason, not a status that would stop an EventSource for good.
   if (!res.headersSent && how.streamRetryMs !== undefined && answersAsStream(req, e)) {
     sendStreamRetry(res, e, how.streamRetryMs(e), headers, req.method);
+    how.onWaitAnswer?.(waitReason(e.code));
     return;
   }
   if (!res.headersSent)
@@ -97,6 +100,8 @@ export interface ExchangeErrorDeps {
   /** RETRY_MS: the `retry:` of a refused stream without a Retry-After of its own. */
   readonly retryMs: number;
   readonly random: () => number;
+  /** Told the reason of every 200 wait answer to a refused stream client. */
+  readonly onWaitAnswer?: (reason: string) => void;
 }
 
 /**
@@ -110,5 +115,6 @@ export function exchangeErrors(deps: ExchangeErrorDeps): ExchangeErrorWriter {
     answerError(deps.logger, ex.req, ex.res, err, {
       headers: ex.headers,
       streamRetryMs: ex.served && ex.endpoint === 'stream' ? streamRetryMs : undefined,
+      onWaitAnswer: deps.onWaitAnswer,
     });
 }

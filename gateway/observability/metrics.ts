@@ -40,6 +40,8 @@ export class GatewayMetrics {
   readonly pollers: Gauge;
   readonly sseConnects: Counter<'kind'>;
   readonly sseDisconnects: Counter<'reason'>;
+  /** Stream requests told to wait and retry with a 200 (gateway/sse/wait-answer.ts), by code. */
+  readonly sseWaitAnswers: Counter<'reason'>;
   readonly requests: Counter<'endpoint' | 'status'>;
   readonly responseBytes: Counter<'endpoint'>;
   readonly recordsApplied: Counter<'stream'>;
@@ -97,6 +99,12 @@ export class GatewayMetrics {
     this.sseDisconnects = new Counter({
       name: 'switchyard_sse_disconnects_total',
       help: 'SSE streams ended, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.sseWaitAnswers = new Counter({
+      name: 'switchyard_sse_wait_answers_total',
+      help: 'Stream requests answered 200 with a retry: and the reason to wait (draining, overloaded, limits), by reason.',
       labelNames: ['reason'],
       registers,
     });

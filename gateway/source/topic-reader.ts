@@ -61,7 +61,8 @@ export class TopicMissingError extends Error {
  * refused, a corrupt batch, the topic deleted, access lost) fails this reader only: it marks the
  * topic in trouble with a reason, retries with backoff, and clears the trouble by itself at its
  * next successful fetch. Where it starts: `table` streams from the earliest retained offset,
- * `feed` streams from their last `maxItems` records per partition.
+ * `feed` streams from their last `maxItems` records per partition, or from the start of the
+ * cache's history window when that is earlier (see `plan`).
  *
  * Each consumer is alone in a group of its own and commits nothing; after any restart it seeks
  * every partition back to the cache's own position (no record skipped; the cache drops offsets
@@ -399,17 +400,33 @@ export class TopicReader {
 
   /**
    * Reads low/high watermarks and tells the sink where each partition starts: a table at once, a
-   * feed once its first read found `maxItems` items per partition (see `backfill`).
+   * feed once its first read found `maxItems` items per partition (see `backfill`). A feed starts
+   * at its last `maxItems` records, or earlier at the first record of the sink's history window
+   * (HISTORY_SECONDS, at most HISTORY_MAX_RECORDS shared by the partitions): those older records
+   * only fill the history (the window keeps the newest `maxItems`), so a client that read another
+   * instance up to that window ago resumes here without a resync. A table is read whole anyway.
    */
   private async plan(): Promise<void> {
     const admin = await this.opts.admin();
     const offsets = await admin.fetchTopicOffsets(this.topic);
     const { stream, sink } = this.opts;
+    const window = stream.mode === 'feed' ? sink.historyWindow?.() : undefined;
+    const byTime =
+      window && window.maxAgeMs > 0 && window.maxRecords > 0
+        ? new Map(
+            (await admin.fetchTopicOffsetsByTimestamp(this.topic, this.opts.now() - window.maxAgeMs)).map(
+              (o) => [o.partition, Number(o.offset)],
+            ),
+          )
+        : null;
     const backfill = new Map<number, Backfill>();
     for (const o of offsets) {
       const low = Number(o.low);
       const high = Number(o.high);
-      const start = stream.mode === 'table' ? low : Math.max(low, high - stream.maxItems);
+      let start = stream.mode === 'table' ? low : Math.max(low, high - stream.maxItems);
+      const since = byTime?.get(o.partition);
+      if (window && since !== undefined)
+        start = Math.min(start, Math.max(low, since, high - Math.ceil(window.maxRecords / offsets.length)));
       this.startOffsets.set(o.partition, start);
       this.opts.highWatermarks.set(tpKey(this.topic, o.partition), high);
       this.rereadTargets?.set(o.partition, high);

@@ -41,6 +41,20 @@ export interface RecordSink {
   apply(topic: string, partition: number, records: readonly SourceRecord[], consumedTo?: number): void;
   /** The next offset the sink needs for a partition, to resume after a reconnect without loss. */
   nextOffset(topic: string, partition: number): number | undefined;
+  /**
+   * How far back the sink keeps updates for resume (HISTORY_SECONDS, HISTORY_MAX_RECORDS). A
+   * source that can read by time starts a bounded stream (a Kafka feed) at least that far back,
+   * so a fresh instance can replay to a client that was reading another one. Absent: no need.
+   */
+  historyWindow?(): HistoryWindow;
+}
+
+/** See RecordSink.historyWindow. */
+export interface HistoryWindow {
+  /** Updates of the last this many ms are kept (0: none by time). */
+  maxAgeMs: number;
+  /** Never more than this many updates in all. */
+  maxRecords: number;
 }
 
 export interface SourceStatus {

@@ -1,7 +1,7 @@
 import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { StreamState } from '../cache/stream-state.ts';
-import type { AppliedUpdate } from '../cache/types.ts';
+import type { AppliedUpdate, PositionAdvance } from '../cache/types.ts';
 import { gatewayErrorEvent, updateEvent } from '../protocol/events.ts';
 import { jitteredRetryMs } from '../util/backoff.ts';
 import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
@@ -19,7 +19,11 @@ import type { FramedEvent, Subscriber } from './subscriber.ts';
 interface Group {
   readonly selection: Selection;
   readonly members: Set<Subscriber>;
-  /** Per stream of the selection, the position string carried by the last event id. */
+  /**
+   * Per stream of the selection, its position at queue index `from` (moved by updates and by
+   * PositionAdvances alike): what the next event id carries, never behind a snapshot rendered
+   * since, so ids within a group never move backwards.
+   */
   readonly lastPos: string[];
   /** Queue index `lastPos` is at (non-zero only for a group made while a batch is pending). */
   from: number;
@@ -31,6 +35,7 @@ interface Group {
 export type FlushScheduler = (flush: () => void) => void;
 
 export interface HubOptions {
+  /** Period of the heartbeat comments; the same tick trims the cache's history by age. */
   heartbeatMs: number;
   /** Hooks for metrics; all optional. */
   onDelivered?: (update: AppliedUpdate, clients: number, now: number) => void;
@@ -54,12 +59,14 @@ const HEARTBEAT = new SharedChunk(encodeComment(''));
  */
 export class SseHub {
   private readonly groups = new Map<string, Group>();
-  private queued: AppliedUpdate[] = [];
+  /** Updates and position advances since the last flush, in apply order. */
+  private queued: Array<AppliedUpdate | PositionAdvance> = [];
   private flushScheduled = false;
   private readonly schedule: FlushScheduler;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeAdvanced: () => void;
   private readonly unsubscribeReady: () => void;
   private readonly unsubscribeReplaced: () => void;
   private count = 0;
@@ -72,6 +79,7 @@ export class SseHub {
     this.now = opts.now ?? Date.now;
     this.schedule = opts.schedule ?? setImmediate;
     this.unsubscribe = cache.onUpdates((u) => this.enqueue(u));
+    this.unsubscribeAdvanced = cache.onAdvanced((a) => this.enqueue([a]));
     // Streams held open before readiness wait in waitUntil(); readiness may come with no update.
     this.unsubscribeReady = cache.onReady(() => {
       for (const w of this.waiters) w();
@@ -162,6 +170,7 @@ export class SseHub {
   close(): void {
     clearInterval(this.heartbeat);
     this.unsubscribe();
+    this.unsubscribeAdvanced();
     this.unsubscribeReady();
     this.unsubscribeReplaced();
   }
@@ -187,7 +196,7 @@ export class SseHub {
     return g;
   }
 
-  private enqueue(updates: readonly AppliedUpdate[]): void {
+  private enqueue(updates: ReadonlyArray<AppliedUpdate | PositionAdvance>): void {
     for (const u of updates) this.queued.push(u);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -209,7 +218,7 @@ export class SseHub {
     for (const w of this.waiters) w();
   }
 
-  private flushGroup(g: Group, updates: readonly AppliedUpdate[], now: number): void {
+  private flushGroup(g: Group, updates: ReadonlyArray<AppliedUpdate | PositionAdvance>, now: number): void {
     const { selection, lastPos, members, joining } = g;
     const events: FramedEvent[] = [];
     /** Queue index of each event, for the joiners' suffixes. */
@@ -221,6 +230,7 @@ export class SseHub {
       const i = selection.streams.indexOf(u.stream);
       if (i < 0) continue;
       lastPos[i] = u.streamPos;
+      if (u.op === 'advance') continue;
       const text = updateEvent(`${prefix}:${lastPos.join('_')}`, u.data);
       events.push({ conflationKey: u.stream.mode === 'table' ? `${u.stream.name}\0${u.key}` : null, text });
       at.push(k);
@@ -261,5 +271,7 @@ export class SseHub {
 
   private beat(): void {
     for (const g of this.groups.values()) for (const sub of g.members) sub.sendIfIdle(HEARTBEAT);
+    // Updates past HISTORY_SECONDS go even when none arrive to push them out (memory goes back down).
+    this.cache.history.trim();
   }
 }

@@ -20,6 +20,14 @@ export const STREAM_WAIT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /**
+ * The `reason` label of `switchyard_sse_wait_answers_total` for a wait code: the code in lower
+ * case (`shutting_down`, `overloaded`, `not_ready`, `rate_limited`, `too_many_streams_per_client`).
+ */
+export function waitReason(code: ErrorCode): string {
+  return code.toLowerCase();
+}
+
+/**
  * Request header an edge proxy sets to say "answer refusals with their HTTP status: I retry them
  * on another instance and turn what is left into a stream answer myself" (the shipped NGINX
  * template sets `X-Switchyard-Edge: failover` on /v1/stream). Without it a refused stream client

@@ -58,10 +58,9 @@ export async function startStage(t: Teardown, opts: StageOptions): Promise<Stage
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
     STREAMS: JSON.stringify([
       { name: COUNTERS, topic: counterTopic, mode: 'table' },
-      // A feed bootstraps from its last maxItems records per partition only (KafkaSource), so a
-      // restart of the only instance can replay no further back than that: large enough here
-      // to cover the seconds a restart takes at the producer's rate (see the report of issue 17).
-      { name: FEED, topic: feedTopic, mode: 'feed', maxItems: 1000 },
+      // The default maxItems (500, 20 s of the producer): a restarted instance reads the feed
+      // back to HISTORY_SECONDS, so a resume onto it replays whatever maxItems is.
+      { name: FEED, topic: feedTopic, mode: 'feed' },
     ]),
     ...opts.env,
   };

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
 import { streamSchema } from '../../gateway/config/streams.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
+import { SseHub } from '../../gateway/sse/hub.ts';
 
 const STREAMS = [streamSchema.parse({ name: 'totals', mode: 'table', topic: 'topic.totals' })];
 const PARTITIONS = 3;
@@ -77,6 +78,24 @@ describe('History: records and time', () => {
     const s = cache.streams.get('totals')!;
     cache.apply('topic.totals', 0, records(0, s.offsets[0]!, s.offsets[0]! + 1, 0));
     assert.equal(cache.history.size, 10_000);
+  });
+
+  test('past the window, the history shrinks back with no new update: the hub heartbeat trims it', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const { cache, advance } = bootstrapped({ records: 10_000, maxAgeMs: 120_000, maxRecords: 200_000 });
+    const hub = new SseHub(cache, { heartbeatMs: 1000 });
+    t.after(() => hub.close());
+    const before = [...cache.streams.get('totals')!.floors];
+    t.mock.timers.tick(1000);
+    assert.equal(cache.history.size, 25_002, 'inside the window: all kept');
+    advance(121_000);
+    t.mock.timers.tick(1000);
+    assert.equal(cache.history.size, 10_000);
+    const s = cache.streams.get('totals')!;
+    assert.ok(
+      s.floors.some((f, p) => f > before[p]!),
+      'the floors rose with what was dropped: an older cursor resyncs',
+    );
   });
 
   test('HISTORY_MAX_RECORDS bounds it whatever the age', () => {

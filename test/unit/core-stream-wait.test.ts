@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { GatewayContext } from '../../gateway/context.ts';
 import { shutdown } from '../../gateway/lifecycle.ts';
 import { overloadGuard } from '../../gateway/overload/guard.ts';
 import { httpGet, openSse, type SseConnection } from '../helpers/sse-client.ts';
@@ -29,6 +30,12 @@ async function waitAnswer(conn: SseConnection): Promise<{ retry: number; code: s
   return { retry: retry.ms, code: data.code, reconnect: data.reconnect };
 }
 
+/** `switchyard_sse_wait_answers_total{reason}` now. */
+async function waits(f: { ctx: GatewayContext }, reason: string): Promise<number> {
+  const m = await f.ctx.metrics.sseWaitAnswers.get();
+  return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
 describe('stream requests that must wait', () => {
   test('draining: 200 + retry + gateway-error SHUTTING_DOWN; 503 for plain clients and the edge', async (t) => {
     const f = await startFixture(t, { env: { SHUTDOWN_DRAIN_MS: '3000', RETRY_MS: '1000' } });
@@ -39,6 +46,7 @@ describe('stream requests that must wait', () => {
     const answer = await waitAnswer(await openSse(`${f.url}/v1/stream`, { t }));
     assert.equal(answer.code, 'SHUTTING_DOWN');
     assert.equal(answer.reconnect, true);
+    assert.equal(await waits(f, 'shutting_down'), 1, 'counted by reason');
     assert.ok(
       answer.retry >= 500 && answer.retry < 3000,
       `retry ${answer.retry} jittered around Retry-After`,
@@ -46,6 +54,7 @@ describe('stream requests that must wait', () => {
     assert.equal((await httpGet(`${f.url}/v1/stream`)).status, 503);
     const viaEdge = await httpGet(`${f.url}/v1/stream`, { accept: 'text/event-stream', ...EDGE });
     assert.equal(viaEdge.status, 503, 'the edge retries it on another instance');
+    assert.equal(await waits(f, 'shutting_down'), 1, 'statuses are not wait answers');
     await done;
   });
 
@@ -67,6 +76,7 @@ describe('stream requests that must wait', () => {
     Object.defineProperty(lag, 'overloaded', { configurable: true, get: () => true });
     t.after(() => Reflect.deleteProperty(lag, 'overloaded'));
     assert.equal((await waitAnswer(await openSse(`${f.url}/v1/stream`, { t }))).code, 'OVERLOADED');
+    assert.equal(await waits(f, 'overloaded'), 2);
   });
 
   test('per-address cap: 200 + retry + TOO_MANY_STREAMS_PER_CLIENT', async (t) => {
@@ -75,6 +85,7 @@ describe('stream requests that must wait', () => {
     await first.nextEvent();
     const answer = await waitAnswer(await openSse(`${f.url}/v1/stream`, { t }));
     assert.equal(answer.code, 'TOO_MANY_STREAMS_PER_CLIENT');
+    assert.equal(await waits(f, 'too_many_streams_per_client'), 1);
     assert.equal((await httpGet(`${f.url}/v1/stream`)).status, 429);
   });
 
