@@ -7,16 +7,22 @@ import type { FleetState } from './fleet/state.ts';
 import type { Logger } from './observability/logger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { PollObserver } from './observability/poll-observer.ts';
+import type { OverloadGuard } from './overload/guard.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
 import type { RolloutService } from './rollout/service.ts';
+import type { ExpiryWatch } from './security/expiry-watch.ts';
+import type { Service } from './service.ts';
 import type { KafkaHealth } from './source/kafka-health.ts';
 import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
+import type { Subscriber, SubscriberHooks } from './sse/subscriber.ts';
 
 /** Lifecycle flags shared by the routes and the shutdown sequence. */
 export interface LifecycleState {
   /** Set first on shutdown: /readyz answers 503 and new streams are refused. */
   draining: boolean;
+  /** The shutdown in progress (every caller of `shutdown()` awaits the same run). */
+  shutdown: Promise<void> | null;
 }
 
 /** Everything the HTTP layer needs, built once by createGateway() and passed to createApp(). */
@@ -41,6 +47,14 @@ export interface GatewayContext {
   readonly figures: FleetFigures;
   /** Kafka failures in force, per component (null without Kafka): /readyz, logs, metrics. */
   readonly kafkaHealth: KafkaHealth | null;
+  /** Admission control: stream caps and event-loop shedding (gateway/overload/). */
+  readonly overload: OverloadGuard;
+  /** Ends streams whose access token expires (gateway/security/stream-access.ts). */
+  readonly expiryWatch: ExpiryWatch<Subscriber>;
+  /** The hooks every SSE subscriber shares (gateway/sse/stream-route.ts). */
+  readonly streamHooks: SubscriberHooks;
+  /** Every part with a timer, connection or queue, in start order (gateway/service.ts). */
+  readonly services: readonly Service[];
   readonly state: LifecycleState;
   readonly now: () => number;
   readonly random: () => number;

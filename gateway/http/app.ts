@@ -12,7 +12,7 @@ import { statsRouter } from '../observability/stats-route.ts';
 import { rolloutRouter } from '../rollout/routes.ts';
 import { securityMiddleware } from '../security/index.ts';
 import { telemetryRouter } from '../telemetry/route.ts';
-import { admitOnConnection, closedConnections } from './connection-guard.ts';
+import { admitOnConnection } from './connection-guard.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { frontDoor } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
@@ -42,7 +42,6 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
   const app = expressApp(ctx, ext);
   const front = frontDoor(ctx);
   const { metrics } = ctx;
-  closedConnections(metrics);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     // Pipelining: what one connection may queue, and nothing behind an open stream.
     if (!admitOnConnection(metrics, req, res)) return;

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Counter } from 'prom-client';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 
 /**
@@ -16,7 +15,6 @@ export type ConnectionCloseReason = 'pipelined_behind_stream' | 'pipeline_too_de
 const streaming = new WeakSet<Socket>();
 /** Responses waiting for their turn, per connection (only connections that pipeline are here). */
 const queued = new WeakMap<Socket, number>();
-const counters = new WeakMap<GatewayMetrics, Counter<'reason'>>();
 
 /**
  * Marks `conn` as carrying a stream until `streamEnded(conn)`: any request that arrives on it
@@ -47,7 +45,7 @@ export function streamEnded(conn: Socket): void {
  * Returns false when the request must not be served.
  */
 export function admitOnConnection(
-  metrics: GatewayMetrics,
+  metrics: ClosedConnectionMetrics,
   req: IncomingMessage,
   res: ServerResponse,
 ): boolean {
@@ -70,8 +68,8 @@ export function admitOnConnection(
   return true;
 }
 
-function close(metrics: GatewayMetrics, conn: Socket, reason: ConnectionCloseReason): false {
-  closedConnections(metrics).inc({ reason });
+function close(metrics: ClosedConnectionMetrics, conn: Socket, reason: ConnectionCloseReason): false {
+  metrics.connectionsClosed.inc({ reason });
   conn.destroy();
   stopParsing(conn);
   return false;
@@ -96,17 +94,5 @@ function stopParsing(conn: Socket): void {
   if (parser && typeof parser.onIncoming === 'function') parser.onIncoming = STOP;
 }
 
-/** `switchyard_connections_closed_total{reason}`: one set of series per registry. */
-export function closedConnections(metrics: GatewayMetrics): Counter<'reason'> {
-  let c = counters.get(metrics);
-  if (!c) {
-    c = new Counter({
-      name: 'switchyard_connections_closed_total',
-      help: 'Connections the gateway closed instead of answering a request on them, by reason (pipelining behind a stream, too many queued requests).',
-      labelNames: ['reason'],
-      registers: [metrics.registry],
-    });
-    counters.set(metrics, c);
-  }
-  return c;
-}
+/** Where closed connections are counted: `switchyard_connections_closed_total{reason}`. */
+export type ClosedConnectionMetrics = Pick<GatewayMetrics, 'connectionsClosed'>;

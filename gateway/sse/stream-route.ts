@@ -5,10 +5,9 @@ import { GatewayError } from '../errors.ts';
 import { clientIp, jitteredSeconds, queryString } from '../http/request-utils.ts';
 import { header, type RequestView } from '../http/request-view.ts';
 import { responseCounter } from '../observability/http-metrics.ts';
-import { overloadGuard } from '../overload/guard.ts';
 import { CLIENT_ID_PARAM, parseClientId } from '../rollout/client-id.ts';
 import { checkStreamToken, watchGrant } from '../security/stream-access.ts';
-import { statusEvent } from '../source/staleness-watch.ts';
+import { type FreshnessView, statusJson } from '../source/staleness-watch.ts';
 import { encodeComment, encodeJsonEvent } from './encoder.ts';
 import { acceptsEventStream, SSE_HEADER_LIST } from './headers.ts';
 import { SseHub } from './hub.ts';
@@ -57,17 +56,17 @@ export async function serveStream(
   if (!ctx.cache.isReady() && edgeFailsOver(header(req, EDGE_HEADER)))
     throw new GatewayError('NOT_READY', undefined, { retryAfterSeconds: jitteredSeconds(1, ctx.random) });
   // Caps and event-loop shedding last: only a valid request counts against them. The stream
-  // is handed back to the caps when its subscriber closes (hooksFor).
+  // is handed back to the caps when its subscriber closes (subscriberHooks).
   const ip = clientIp(req);
-  const guard = overloadGuard(ctx);
+  const guard = ctx.overload;
   guard.admitStream(ip);
   let sub: Subscriber;
   try {
     res.writeHead(200, [...SSE_HEADER_LIST, ...headers, 'X-Server-Time', String(ctx.now())]);
     res.flushHeaders();
     const id = parseClientId(req.query[CLIENT_ID_PARAM]);
-    sub = new Subscriber(res, selection, ctx.config.clientBufferBytes, hooksFor(ctx), ip, id);
-    // From here the subscriber carries its own byte count (hooksFor reports it).
+    sub = new Subscriber(res, selection, ctx.config.clientBufferBytes, ctx.streamHooks, ip, id);
+    // From here the subscriber carries its own byte count (its hooks report it).
     responseCounter(ctx.metrics).handOver(res, sub);
   } catch (err) {
     guard.releaseStream(ip);
@@ -145,25 +144,27 @@ export function snapshotEvent(
   return encodeJsonEvent('snapshot', id, data);
 }
 
-const hooksByGateway = new WeakMap<GatewayContext, SubscriberHooks>();
+/**
+ * The hooks every subscriber of a gateway shares (one object: no closures per connection), built
+ * once by createGateway: a closed stream leaves the hub, hands its byte count and its admission
+ * slot back, and is counted.
+ */
+export function subscriberHooks(ctx: Pick<GatewayContext, 'hub' | 'metrics' | 'overload'>): SubscriberHooks {
+  const counter = responseCounter(ctx.metrics);
+  counter.addOwner('stream', () => ctx.hub.subscribers());
+  return {
+    onClose: (sub: Subscriber) => {
+      ctx.hub.leave(sub);
+      counter.closedOwned('stream', sub);
+      ctx.overload.releaseStream(sub.ip);
+      ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
+    },
+    onConflated: (n: number) => ctx.metrics.conflations.inc(n),
+    onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
+  };
+}
 
-/** One hooks object per gateway, shared by all its subscribers: no closures per connection. */
-function hooksFor(ctx: GatewayContext): SubscriberHooks {
-  let hooks = hooksByGateway.get(ctx);
-  if (!hooks) {
-    const counter = responseCounter(ctx.metrics);
-    counter.addOwner('stream', () => ctx.hub.subscribers());
-    hooks = {
-      onClose: (sub: Subscriber) => {
-        ctx.hub.leave(sub);
-        counter.closedOwned('stream', sub);
-        overloadGuard(ctx).releaseStream(sub.ip);
-        ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
-      },
-      onConflated: (n: number) => ctx.metrics.conflations.inc(n),
-      onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
-    };
-    hooksByGateway.set(ctx, hooks);
-  }
-  return hooks;
+/** A framed `status` event (no id: it does not move the client's resume point). */
+export function statusEvent(ctx: FreshnessView): string {
+  return encodeJsonEvent('status', undefined, statusJson(ctx));
 }
