@@ -1,7 +1,7 @@
-import type { LegacyAdapter } from '../legacy-adapter/adapter.ts';
 import type { SelectionRegistry } from './cache/selection.ts';
 import type { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { Config } from './config/load.ts';
+import type { GatewayExtension } from './extension.ts';
 import type { FleetFigures } from './fleet/index.ts';
 import type { FleetState } from './fleet/state.ts';
 import type { Logger } from './observability/logger.ts';
@@ -39,8 +39,8 @@ export interface GatewayContext {
   readonly polls: PollObserver;
   /** Transport rollout: per-client decisions, rules, control events (gateway/rollout/). */
   readonly rollout: RolloutService;
-  /** Legacy routes (proxy / shadow / serve) and their admin state (legacy-adapter/). */
-  readonly legacy: LegacyAdapter;
+  /** Parts mounted from outside the core (the legacy adapter...): routes, start and stop. */
+  readonly extensions: readonly GatewayExtension[];
   /** Admin state shared by every worker of every instance (gateway/fleet/). */
   readonly fleet: FleetState;
   /** /metrics and /v1/stats/latency over every worker of this instance. */

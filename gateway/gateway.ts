@@ -1,12 +1,10 @@
-import type { LegacyContract } from '../compat/contracts/types.ts';
-import { LegacyAdapter } from '../legacy-adapter/adapter.ts';
-import type { LoadedContract } from '../legacy-adapter/contract-loader.ts';
 import { SelectionRegistry } from './cache/selection.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import { TtlSweeper } from './cache/ttl-sweeper.ts';
 import type { CacheObserver } from './cache/types.ts';
 import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
+import type { ExtensionFactory, GatewayExtension } from './extension.ts';
 import type { ControlLog } from './fleet/control-log.ts';
 import { createFleetState, FleetFigures } from './fleet/index.ts';
 import { createSchemaFormats } from './formats/index.ts';
@@ -38,10 +36,12 @@ export interface GatewayOverrides {
   metrics?: GatewayMetrics;
   /** Where fleet state travels; default: the Kafka control topic, else the cluster primary, else memory. */
   controlLog?: ControlLog;
-  /** Legacy contracts: as loaded from LEGACY_CONTRACTS (main.ts), or by name; default: none. */
-  legacyContracts?: Readonly<Record<string, LegacyContract>> | readonly LoadedContract[];
-  /** The legacy backend's URL when only known at start (the demo's backend on port 0). */
-  legacyUrl?: string;
+  /**
+   * Parts mounted from outside the core (the legacy adapter, the client kit's routes), built
+   * once the gateway exists; their routes are served by createApp and they start and stop
+   * with the gateway. gateway/switchyard.ts decides which; default: none.
+   */
+  extensions?: readonly ExtensionFactory[];
 }
 
 /**
@@ -87,6 +87,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const overload = new OverloadGuard(metricsView);
   const expiryWatch = createExpiryWatch(metrics, now);
   const services: Service[] = [];
+  const extensions: GatewayExtension[] = [];
   const ctx: GatewayContext = {
     config,
     cache,
@@ -106,14 +107,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     fleet,
     figures: new FleetFigures(metrics, now),
     kafkaHealth,
-    legacy: new LegacyAdapter({
-      config,
-      metrics,
-      logger,
-      host: () => ctx,
-      contracts: overrides.legacyContracts,
-      backendUrl: overrides.legacyUrl,
-    }),
+    extensions,
     overload,
     expiryWatch,
     streamHooks: subscriberHooks({ hub, metrics, overload }),
@@ -128,8 +122,6 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
       return { stale: since === null || since > config.staleAfterMs, sinceFetchMs: since };
     },
   };
-  // Route modes and sample rates are fleet state: every process applies each new version.
-  fleet.onRoutes((s) => ctx.legacy.applyDesired(s));
   registerScrapeGauges(ctx);
   logReplacedData(ctx);
   // The watch only reports transitions; the SSE layer tells the open streams.
@@ -159,8 +151,10 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     overload,
     service('token-expiry', noop, () => expiryWatch.close()),
     service('sse-hub', noop, () => hub.close()),
-    service('legacy-adapter', noop, () => ctx.legacy.close()),
   );
+  // Extensions last: built from the finished gateway, started after it, stopped first.
+  for (const build of overrides.extensions ?? []) extensions.push(build(ctx));
+  services.push(...extensions);
   return ctx;
 }
 

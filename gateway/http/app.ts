@@ -1,8 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Router } from 'express';
-import { clientKitRouter } from '../../compat/client/bundle-route.ts';
-import { demoRouter } from '../../compat/demo/router.ts';
-import { legacyRouter } from '../../legacy-adapter/router.ts';
 import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
 import { fleetRouter, workerHeader } from '../fleet/http.ts';
@@ -76,14 +73,13 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions): Express {
   );
   app.use(statsRouter(ctx));
   app.use(compareRouter(ctx));
-  app.use(legacyRouter(ctx));
-  // Client kit: transport rollout, latency telemetry, the kit as /v1/client.js, demo pages.
+  // Extensions (legacy routes and their admin API, the client kit, demo pages): gateway/switchyard.ts.
+  for (const e of ctx.extensions) for (const r of e.routers()) app.use(r);
+  // Client kit: transport rollout, latency telemetry.
   app.use(rolloutRouter(ctx));
   app.use(fleetRouter(ctx));
   app.use(indexRouter(ctx));
   app.use(telemetryRouter(ctx));
-  app.use(clientKitRouter());
-  app.use(demoRouter());
   for (const r of ext.routers ?? []) app.use(r);
   app.use(notFound);
   app.use(errorHandler(ctx.logger));

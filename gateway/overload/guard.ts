@@ -1,7 +1,8 @@
 import { Counter, Gauge } from 'prom-client';
-import type { GatewayContext } from '../context.ts';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { jitteredSeconds } from '../http/request-utils.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Service } from '../service.ts';
 import { LoopLagMonitor } from './loop-lag.ts';
 import { StreamCaps } from './stream-caps.ts';
@@ -25,7 +26,13 @@ export class OverloadGuard implements Service {
   readonly lag: LoopLagMonitor;
   private readonly rejections: Counter<'reason' | 'endpoint'>;
 
-  constructor(private readonly ctx: Pick<GatewayContext, 'config' | 'metrics' | 'random'>) {
+  constructor(
+    private readonly ctx: {
+      readonly config: Pick<Config, 'overload'>;
+      readonly metrics: Pick<GatewayMetrics, 'registry'>;
+      readonly random: () => number;
+    },
+  ) {
     const o = ctx.config.overload;
     this.caps = new StreamCaps(o.maxStreams, o.maxStreamsPerIp);
     this.lag = new LoopLagMonitor({ thresholdMs: o.maxEventLoopLagMs });

@@ -8,9 +8,9 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../gateway/config/load.ts';
-import { createGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
+import { createGateway, stopGateway } from '../../gateway/switchyard.ts';
 
 const DOCS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs');
 

@@ -11,12 +11,12 @@ import type { Router } from 'express';
 import { CONTRACTS } from '../../compat/contracts/index.ts';
 import { type Config, loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { hardenServer } from '../../gateway/security/request-limits.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
+import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { type Teardown, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 
 export const SECURE_STREAMS = 'orders:feed:topic.orders,totals:table:topic.totals';
