@@ -19,7 +19,7 @@ const LAYERS = [
   ['source', '^gateway/source/'],
   [
     'http-kit',
-    '^gateway/http/(request-utils|request-view|router|json-body|admin-auth|connection-guard|send-error)[.]ts$',
+    '^gateway/http/(request-utils|request-view|router|json-body|admin-auth|connection-guard|send-error|client-id)[.]ts$',
   ],
   [
     'transport',

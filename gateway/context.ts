@@ -10,12 +10,12 @@ import type { PollObserver } from './observability/poll-observer.ts';
 import type { OverloadGuard } from './overload/guard.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
 import type { RolloutService } from './rollout/service.ts';
-import type { ExpiryWatch } from './security/expiry-watch.ts';
+import type { ExpiringStream, ExpiryWatch } from './security/expiry-watch.ts';
 import type { Service } from './service.ts';
 import type { KafkaHealth } from './source/kafka-health.ts';
 import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
-import type { Subscriber, SubscriberHooks } from './sse/subscriber.ts';
+import type { SubscriberHooks } from './sse/subscriber.ts';
 
 /** Lifecycle flags shared by the routes and the shutdown sequence. */
 export interface LifecycleState {
@@ -50,7 +50,7 @@ export interface GatewayContext {
   /** Admission control: stream caps and event-loop shedding (gateway/overload/). */
   readonly overload: OverloadGuard;
   /** Ends streams whose access token expires (gateway/security/stream-access.ts). */
-  readonly expiryWatch: ExpiryWatch<Subscriber>;
+  readonly expiryWatch: ExpiryWatch<ExpiringStream>;
   /** The hooks every SSE subscriber shares (gateway/sse/stream-route.ts). */
   readonly streamHooks: SubscriberHooks;
   /** Every part with a timer, connection or queue, in start order (gateway/service.ts). */

@@ -2,9 +2,8 @@ import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
-import type { Subscriber } from '../sse/subscriber.ts';
 import { readCookie } from './cookies.ts';
-import { ExpiryWatch } from './expiry-watch.ts';
+import { type ExpiringStream, ExpiryWatch } from './expiry-watch.ts';
 import { type SecurityMetrics, securityMetrics } from './security-metrics.ts';
 import {
   deniedStreams,
@@ -84,8 +83,8 @@ function grantOf(ctx: TokenHost, claims: StreamTokenClaims): StreamGrant {
 export function createExpiryWatch(
   metrics: Pick<SecurityMetrics, 'tokenExpiries'>,
   now: () => number,
-): ExpiryWatch<Subscriber> {
-  return new ExpiryWatch<Subscriber>(now, (sub) => {
+): ExpiryWatch<ExpiringStream> {
+  return new ExpiryWatch<ExpiringStream>(now, (sub) => {
     metrics.tokenExpiries.inc();
     sub.fail('TOKEN_EXPIRED', 'the stream token expired: fetch a new one and reconnect');
   });
@@ -93,8 +92,8 @@ export function createExpiryWatch(
 
 /** The expiry watch of a gateway. */
 export function expiryWatchFor(ctx: {
-  readonly expiryWatch: ExpiryWatch<Subscriber>;
-}): ExpiryWatch<Subscriber> {
+  readonly expiryWatch: ExpiryWatch<ExpiringStream>;
+}): ExpiryWatch<ExpiringStream> {
   return ctx.expiryWatch;
 }
 
@@ -103,8 +102,8 @@ export function expiryWatchFor(ctx: {
  * public streams. The watch forgets the stream as soon as it closes for any other reason.
  */
 export function watchGrant(
-  ctx: { readonly expiryWatch: ExpiryWatch<Subscriber> },
-  sub: Subscriber,
+  ctx: { readonly expiryWatch: ExpiryWatch<ExpiringStream> },
+  sub: ExpiringStream,
   grant: StreamGrant,
 ): void {
   if (grant.expiresAt === null) return;
