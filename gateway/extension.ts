@@ -1,9 +1,13 @@
+import type { Router } from 'express';
 import type { SelectionRegistry } from './cache/selection.ts';
 import type { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { Config } from './config/load.ts';
+import type { FleetState } from './fleet/state.ts';
+import type { Logger } from './observability/logger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { PollObserver } from './observability/poll-observer.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
+import type { Service } from './service.ts';
 
 /**
  * What an extension of the gateway (the legacy adapter, legacy-adapter/) may see of it: a
@@ -25,3 +29,23 @@ export interface GatewayView {
   /** Whether the source has gone quiet for longer than STALE_AFTER_MS. */
   freshness(): { stale: boolean; sinceFetchMs: number | null };
 }
+
+/**
+ * A part mounted on the gateway from outside its core (the legacy adapter): routes of its own,
+ * and start/stop with the gateway's other services. The core knows extensions only through this
+ * interface; the composition root (gateway/switchyard.ts) decides which ones run.
+ */
+export interface GatewayExtension extends Service {
+  /** Routers mounted by createApp after the gateway's own routes, before the 404. */
+  routers(): Router[];
+}
+
+/** What an extension may do to the gateway beyond reading it: follow fleet state and publish it. */
+export interface ExtensionHost extends GatewayView {
+  readonly logger: Logger;
+  /** Fleet-wide admin state (route modes and sample rates travel here). */
+  readonly fleet: Pick<FleetState, 'view' | 'routes' | 'publishRoutes' | 'onRoutes'>;
+}
+
+/** Builds an extension once the gateway's parts exist (createGateway calls it). */
+export type ExtensionFactory<E extends GatewayExtension = GatewayExtension> = (host: ExtensionHost) => E;

@@ -1,34 +1,32 @@
-import type { LegacyContract } from '../compat/contracts/types.ts';
-import { LegacyAdapter } from '../legacy-adapter/adapter.ts';
-import type { LoadedContract } from '../legacy-adapter/contract-loader.ts';
 import { SelectionRegistry } from './cache/selection.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
+import { TtlSweeper } from './cache/ttl-sweeper.ts';
 import type { CacheObserver } from './cache/types.ts';
 import type { Config } from './config/load.ts';
 import type { GatewayContext } from './context.ts';
+import type { ExtensionFactory, GatewayExtension } from './extension.ts';
 import type { ControlLog } from './fleet/control-log.ts';
 import { createFleetState, FleetFigures } from './fleet/index.ts';
 import { createSchemaFormats } from './formats/index.ts';
+import { ResponseCounter } from './observability/http-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
-import { stopOverloadGuard } from './overload/guard.ts';
+import { OverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
 import { createRollout } from './rollout/create.ts';
-import {
-  attachDeadLetters,
-  createDeadLetters,
-  type DeadLetterSink,
-  stopDeadLetters,
-} from './security/dead-letters.ts';
+import { createDeadLetters, type DeadLetterSink } from './security/dead-letters.ts';
 import { recordValidators } from './security/record-schema.ts';
+import { createExpiryWatch } from './security/stream-access.ts';
+import { type Service, service, startServices, stopServices } from './service.ts';
 import { DemoSource } from './source/demo-source.ts';
 import { KafkaHealth } from './source/kafka-health.ts';
 import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
-import { staleStreams, startStalenessWatch, stopStalenessWatch } from './source/staleness-watch.ts';
+import { StalenessWatch, staleStreams, statusJson } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
 import { SseHub } from './sse/hub.ts';
+import { subscriberHooks } from './sse/stream-route.ts';
 
 export interface GatewayOverrides {
   /** Record source; default: Kafka when configured, else the embedded demo feed. */
@@ -39,15 +37,19 @@ export interface GatewayOverrides {
   metrics?: GatewayMetrics;
   /** Where fleet state travels; default: the Kafka control topic, else the cluster primary, else memory. */
   controlLog?: ControlLog;
-  /** Legacy contracts: as loaded from LEGACY_CONTRACTS (main.ts), or by name; default: none. */
-  legacyContracts?: Readonly<Record<string, LegacyContract>> | readonly LoadedContract[];
-  /** The legacy backend's URL when only known at start (the demo's backend on port 0). */
-  legacyUrl?: string;
+  /**
+   * Parts mounted from outside the core (the legacy adapter, the client kit's routes), built
+   * once the gateway exists; their routes are served by createApp and they start and stop
+   * with the gateway. gateway/switchyard.ts decides which; default: none.
+   */
+  extensions?: readonly ExtensionFactory[];
 }
 
 /**
- * Builds the gateway's parts (cache, hub, source, metrics) from a validated config, wired but
- * not started: no timers run and nothing listens until `startGateway()`.
+ * The composition root: builds every part of the gateway (cache, hub, source, metrics, and each
+ * service with a timer or a connection) from a validated config, eagerly and wired, but not
+ * started: nothing reads Kafka and nothing listens until `startGateway()`. Nothing is created
+ * later on first use; `ctx.services` lists what `startGateway`/`stopGateway` start and stop.
  */
 export function createGateway(config: Config, overrides: GatewayOverrides = {}): GatewayContext {
   const now = overrides.now ?? Date.now;
@@ -82,6 +84,12 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     },
   });
   const fleet = createFleetState(config, { logger, now, log: overrides.controlLog, kafkaHealth });
+  const metricsView = { config, metrics, random: overrides.random ?? Math.random };
+  const overload = new OverloadGuard(metricsView);
+  const responses = new ResponseCounter(metrics);
+  const expiryWatch = createExpiryWatch(metrics, now);
+  const services: Service[] = [];
+  const extensions: GatewayExtension[] = [];
   const ctx: GatewayContext = {
     config,
     cache,
@@ -101,15 +109,13 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     fleet,
     figures: new FleetFigures(metrics, now),
     kafkaHealth,
-    legacy: new LegacyAdapter({
-      config,
-      metrics,
-      logger,
-      host: () => ctx,
-      contracts: overrides.legacyContracts,
-      backendUrl: overrides.legacyUrl,
-    }),
-    state: { draining: false },
+    extensions,
+    overload,
+    expiryWatch,
+    responses,
+    streamHooks: subscriberHooks({ hub, metrics, overload, responses }),
+    services,
+    state: { draining: false, shutdown: null },
     now,
     random: overrides.random ?? Math.random,
     freshness() {
@@ -119,44 +125,52 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
       return { stale: since === null || since > config.staleAfterMs, sinceFetchMs: since };
     },
   };
-  // Route modes and sample rates are fleet state: every process applies each new version.
-  fleet.onRoutes((s) => ctx.legacy.applyDesired(s));
   registerScrapeGauges(ctx);
   logReplacedData(ctx);
-  attachDeadLetters(ctx, deadLetters);
+  // The watch only reports transitions; the SSE layer tells the open streams.
+  const staleness = new StalenessWatch(ctx, logger);
+  staleness.onChange(() => hub.broadcast('status', statusJson(ctx)));
+  const ttls = config.streams.map((s) => (s.mode === 'table' ? s.ttlMs : 0));
+  // Start order; stopped in reverse: the dead letters flush after the source stopped feeding them.
+  services.push(
+    service('dead-letters', noop, () => deadLetters?.stop()),
+    service(
+      'rollout',
+      () => ctx.rollout.start(),
+      () => ctx.rollout.stop(),
+    ),
+    service(
+      'fleet-figures',
+      () => ctx.figures.start(),
+      () => ctx.figures.stop(),
+    ),
+    service(
+      'source',
+      () => source.start(cache),
+      () => source.stop(),
+    ),
+    staleness,
+    new TtlSweeper(cache, ttls),
+    overload,
+    service('token-expiry', noop, () => expiryWatch.close()),
+    service('sse-hub', noop, () => hub.close()),
+  );
+  // Extensions last: built from the finished gateway, started after it, stopped first.
+  for (const build of overrides.extensions ?? []) extensions.push(build(ctx));
+  services.push(...extensions);
   return ctx;
 }
 
-/** Starts the source (and the TTL sweeper). Listening is the caller's job (main.ts or a test). */
+const noop = (): void => {};
+
+/** Starts every service of the gateway, in order. Listening is the caller's job (main.ts or a test). */
 export async function startGateway(ctx: GatewayContext): Promise<void> {
-  ctx.rollout.start();
-  ctx.figures.start();
-  await ctx.source.start(ctx.cache);
-  startStalenessWatch(ctx);
-  const ttls = ctx.config.streams.filter((s) => s.mode === 'table' && s.ttlMs > 0).map((s) => s.ttlMs);
-  if (ttls.length > 0) {
-    const timer = setInterval(
-      () => ctx.cache.sweepExpired(),
-      Math.max(50, Math.min(5000, Math.min(...ttls) / 4)),
-    );
-    timer.unref();
-    sweepers.set(ctx, timer);
-  }
+  await startServices(ctx.services);
 }
 
-const sweepers = new WeakMap<GatewayContext, NodeJS.Timeout>();
-
-/** Stops timers and the source; idempotent. (Streams and the server are the lifecycle's job.) */
+/** Stops every service, in reverse order; idempotent. (Streams and the server are the lifecycle's job.) */
 export async function stopGateway(ctx: GatewayContext): Promise<void> {
-  const t = sweepers.get(ctx);
-  if (t) clearInterval(t);
-  stopStalenessWatch(ctx);
-  stopOverloadGuard(ctx);
-  ctx.hub.close();
-  ctx.legacy.close();
-  ctx.figures.stop();
-  await Promise.all([ctx.source.stop(), ctx.rollout.stop()]);
-  await stopDeadLetters(ctx);
+  await stopServices(ctx.services);
 }
 
 function defaultSource(

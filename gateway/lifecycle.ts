@@ -11,8 +11,6 @@ export interface ShutdownOptions {
   retryMs: number;
 }
 
-const inFlight = new WeakMap<GatewayContext, Promise<void>>();
-
 /** Share of the drain window over which streams are closed; the rest is the tail for the others. */
 export const STREAM_DRAIN_SHARE = 0.8;
 /** Shortest hard bound for a shutdown, even with SHUTDOWN_DRAIN_MS=0 (in-flight polls finish). */
@@ -33,12 +31,8 @@ const MIN_SHUTDOWN_MS = 1000;
  * 4. when the window ends, cut whatever is left.
  */
 export function shutdown(ctx: GatewayContext, server: Server | null, opts: ShutdownOptions): Promise<void> {
-  let run = inFlight.get(ctx);
-  if (!run) {
-    run = doShutdown(ctx, server, opts);
-    inFlight.set(ctx, run);
-  }
-  return run;
+  ctx.state.shutdown ??= doShutdown(ctx, server, opts);
+  return ctx.state.shutdown;
 }
 
 async function doShutdown(ctx: GatewayContext, server: Server | null, opts: ShutdownOptions): Promise<void> {

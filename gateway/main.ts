@@ -4,14 +4,13 @@ import {
   prepareContracts,
   unusedContractWarnings,
 } from '../legacy-adapter/contract-loader.ts';
-import { startDemoLegacyBackend } from '../legacy-adapter/demo-backend.ts';
 import { isClusterPrimary, runPrimary } from './cluster.ts';
 import { type Config, ConfigError, loadConfig } from './config/load.ts';
-import { createGateway, startGateway } from './gateway.ts';
 import { createApp } from './http/app.ts';
 import { createHttpServer } from './http/server.ts';
 import { shutdown } from './lifecycle.ts';
 import { createLogger } from './observability/logger.ts';
+import { createGateway, startDemoBackend, startGateway } from './switchyard.ts';
 
 /** Exit code of a start-up failure fixed by a setting (bad config, port in use): not respawned. */
 const EXIT_CONFIG = 2;
@@ -49,11 +48,9 @@ async function main(): Promise<void> {
   }
   // `npm start` without LEGACY_URL: the reference legacy backend runs in-process, fed by the same
   // demo feed as the cache (legacy-adapter/demo-backend.ts), so proxy/shadow/serve show one dataset.
-  const legacyDemo = config.legacy.demoBackend
-    ? await startDemoLegacyBackend(config, createLogger(config.logLevel)).catch((err: unknown) => {
-        throw startupError(err, 'LEGACY_DEMO_PORT', config.legacy.demoBackend?.port);
-      })
-    : null;
+  const legacyDemo = await startDemoBackend(config, createLogger(config.logLevel)).catch((err: unknown) => {
+    throw startupError(err, 'LEGACY_DEMO_PORT', config.legacy.demoBackend?.port);
+  });
   const ctx = createGateway(config, {
     legacyContracts: contracts,
     ...(legacyDemo ? { source: legacyDemo.source, legacyUrl: legacyDemo.url } : {}),

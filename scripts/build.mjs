@@ -33,6 +33,6 @@ for (const dir of ['compat/compare-ui', 'compat/demo/public']) {
 }
 log('bundle the client kit');
 // The same function the development server uses, from the JavaScript just emitted.
-const { writeClientBundle } = await import(join(dist, 'compat/client/bundle-route.js'));
+const { writeClientBundle } = await import(join(dist, 'compat/server/client-kit-route.js'));
 await writeClientBundle(join(root, 'compat/client/index.ts'));
 log(`done: ${dist}`);

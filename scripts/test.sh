@@ -4,7 +4,7 @@
 # for the run, runs every test file with node's test runner, and stops both whatever happens.
 #   npm test                      everything
 #   npm test -- test/unit         only the files under the given paths
-#   SKIP_CHECKS=1 npm test        skip typecheck + lint (local iteration)
+#   SKIP_CHECKS=1 npm test        skip typecheck, lint and the dependency rules (local iteration)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -15,6 +15,8 @@ if [ "${SKIP_CHECKS:-0}" != "1" ]; then
   npx tsc -p tsconfig.json --noEmit
   echo "[switchyard] lint" >&2
   npx biome check .
+  echo "[switchyard] dependency rules" >&2
+  npm run -s lint:deps
 fi
 
 paths=("$@")

@@ -15,8 +15,8 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../../gateway/config/load.ts';
-import { createGateway, startGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
+import { createGateway, startGateway } from '../../gateway/switchyard.ts';
 import { SseLoad } from '../load/sse-load.ts';
 
 const { values } = parseArgs({

@@ -1,22 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Router } from 'express';
-import { clientKitRouter } from '../../compat/client/bundle-route.ts';
-import { demoRouter } from '../../compat/demo/router.ts';
-import { legacyRouter } from '../../legacy-adapter/router.ts';
 import { compareRouter } from '../compare/router.ts';
 import type { GatewayContext } from '../context.ts';
 import { fleetRouter, workerHeader } from '../fleet/http.ts';
-import { ResponseCounter } from '../observability/http-metrics.ts';
 import { metricsRoute } from '../observability/metrics-route.ts';
 import { statsRouter } from '../observability/stats-route.ts';
-import { overloadGuard } from '../overload/guard.ts';
 import { snapshotHandler } from '../poll/snapshot-route.ts';
 import { rolloutRouter } from '../rollout/routes.ts';
 import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
 import { securityMetrics } from '../security/security-metrics.ts';
 import { streamHandler } from '../sse/stream-route.ts';
 import { telemetryRouter } from '../telemetry/route.ts';
-import { closedConnectionsCounter } from './connection-guard.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { type FrontDoorHandler, frontDoor, toExpress } from './front-door.ts';
 import { healthz, readyz } from './health-routes.ts';
@@ -53,7 +47,7 @@ export interface GatewayApp {
 export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): GatewayApp {
   const { config, metrics, logger } = ctx;
   const views = new RequestViews(compileTrust(config.security.trustProxy));
-  const counter = new ResponseCounter(metrics);
+  const counter = ctx.responses;
   const app = expressApp(ctx, ext, views);
   const fail = exchangeErrors({
     logger,
@@ -64,7 +58,7 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
   const pipeline = openingChecks({
     security: config.security,
     counter,
-    closedConnections: closedConnectionsCounter(metrics.registry),
+    closedConnections: metrics.connectionsClosed,
     rateLimit: rateLimitCheck({
       security: config.security,
       limited: securityMetrics(metrics).rateLimited,
@@ -72,7 +66,7 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
       now: ctx.now,
       random: ctx.random,
     }),
-    admission: overloadGuard(ctx),
+    admission: ctx.overload,
     fail,
     extra: ext.interceptors ?? [],
   });
@@ -108,14 +102,13 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions, views: RequestViews
   );
   app.use(statsRouter(ctx));
   app.use(compareRouter(ctx));
-  app.use(legacyRouter(ctx));
-  // Client kit: transport rollout, latency telemetry, the kit as /v1/client.js, demo pages.
+  // Extensions (legacy routes and their admin API, the client kit, demo pages): gateway/switchyard.ts.
+  for (const e of ctx.extensions) for (const r of e.routers()) app.use(r);
+  // Client kit: transport rollout, latency telemetry.
   app.use(rolloutRouter(ctx));
   app.use(fleetRouter(ctx));
   app.use(indexRouter(ctx));
   app.use(telemetryRouter(ctx));
-  app.use(clientKitRouter());
-  app.use(demoRouter());
   for (const r of ext.routers ?? []) app.use(r);
   app.use(notFound);
   app.use(errorHandler(ctx.logger));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { Interceptor } from './pipeline.ts';
 
 /**
@@ -17,7 +17,7 @@ const streaming = new WeakSet<Socket>();
 /** Responses waiting for their turn, per connection (only connections that pipeline are here). */
 const queued = new WeakMap<Socket, number>();
 
-/** What the guard counts its closes with (`switchyard_connections_closed_total`). */
+/** What the guard counts its closes with (`switchyard_connections_closed_total`, GatewayMetrics.connectionsClosed). */
 export type ClosedConnections = Pick<Counter<'reason'>, 'inc'>;
 
 /**
@@ -97,25 +97,6 @@ function stopParsing(conn: Socket): void {
   const parser = (conn as { parser?: { onIncoming?: unknown } | null }).parser;
   if (parser && typeof parser.onIncoming === 'function') parser.onIncoming = STOP;
 }
-
-/**
- * `switchyard_connections_closed_total{reason}` of `registry`: registered by the first app built
- * on it, shared by any later one (tests build several apps on one gateway).
- */
-export function closedConnectionsCounter(registry: Registry): Counter<'reason'> {
-  const existing = registry.getSingleMetric(CLOSED_TOTAL) as Counter<'reason'> | undefined;
-  return (
-    existing ??
-    new Counter({
-      name: CLOSED_TOTAL,
-      help: 'Connections the gateway closed instead of answering a request on them, by reason (pipelining behind a stream, too many queued requests).',
-      labelNames: ['reason'],
-      registers: [registry],
-    })
-  );
-}
-
-const CLOSED_TOTAL = 'switchyard_connections_closed_total';
 
 /**
  * The connection guard as the pipeline's first step: a request that must not be served is

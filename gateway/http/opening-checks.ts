@@ -17,7 +17,7 @@ export interface OpeningChecksDeps {
   readonly security: Pick<Config['security'], 'corsOrigins' | 'maxUrlLength'>;
   /** Counts every response (observability/http-metrics.ts). */
   readonly counter: ResponseCounter;
-  /** `switchyard_connections_closed_total` (connection-guard.ts `closedConnectionsCounter`). */
+  /** `switchyard_connections_closed_total` (GatewayMetrics.connectionsClosed). */
   readonly closedConnections: ClosedConnections;
   /** The per-IP rate limit (security/rate-limit-middleware.ts `rateLimitCheck`). */
   readonly rateLimit: RateLimitCheck;

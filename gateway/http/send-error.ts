@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { type Logger, safePath } from '../observability/logger.ts';
-import { answersAsStream, retryMsFor, sendStreamRetry, waitReason } from '../sse/wait-answer.ts';
 import type { ExchangeErrorWriter } from './pipeline.ts';
+import { answersAsStream, retryMsFor, sendStreamRetry, waitReason } from './stream-wait-answer.ts';
 
 /**
  * Writes a catalogue error as its status and JSON body (with `Retry-After` when it has one), the
@@ -28,7 +28,7 @@ export interface ErrorAnswer {
   readonly headers?: readonly string[];
   /**
    * For a stream request: the retry delay (ms) of a refusal a stream client must wait out; its
-   * answer is then a 200 stream with `retry:` and the reason (sse/wait-answer.ts).
+   * answer is then a 200 stream with `retry:` and the reason (http/stream-wait-answer.ts).
    */
   readonly streamRetryMs?: (e: GatewayError) => number;
   /** Told the reason of every such 200 wait answer (the `switchyard_sse_wait_answers_total` count). */

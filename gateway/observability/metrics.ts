@@ -40,7 +40,7 @@ export class GatewayMetrics {
   readonly pollers: Gauge;
   readonly sseConnects: Counter<'kind'>;
   readonly sseDisconnects: Counter<'reason'>;
-  /** Stream requests told to wait and retry with a 200 (gateway/sse/wait-answer.ts), by code. */
+  /** Stream requests told to wait and retry with a 200 (gateway/http/stream-wait-answer.ts), by code. */
   readonly sseWaitAnswers: Counter<'reason'>;
   readonly requests: Counter<'endpoint' | 'status'>;
   readonly responseBytes: Counter<'endpoint'>;
@@ -63,6 +63,17 @@ export class GatewayMetrics {
   readonly rolloutKillSwitch: Gauge;
   readonly telemetrySamples: Counter<'transport' | 'outcome'>;
   readonly telemetryBatches: Counter<'outcome'>;
+  /** Security counters (security/security-metrics.ts names their labels). */
+  readonly authFailures: Counter<'reason'>;
+  readonly tokenExpiries: Counter;
+  readonly rateLimited: Counter;
+  readonly deadLetters: Counter<'result'>;
+  /** Kafka health (source/kafka-health.ts). */
+  readonly kafkaFailures: Counter<'component' | 'reason'>;
+  readonly kafkaProblem: Gauge<'component' | 'reason'>;
+  readonly kafkaOffsetsOutOfRange: Counter<'stream'>;
+  /** Connections closed by the connection guard (http/connection-guard.ts). */
+  readonly connectionsClosed: Counter<'reason'>;
   /** Run before each scrape to set gauges computed from live state (nothing on the hot path). */
   readonly beforeScrape: Array<() => void> = [];
   /**
@@ -236,6 +247,52 @@ export class GatewayMetrics {
       name: 'switchyard_telemetry_batches_total',
       help: 'POST /v1/telemetry batches by outcome (accepted, invalid, too_large, rate_limited).',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'switchyard_stream_auth_failures_total',
+      help: 'Stream and snapshot requests refused for their access token, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.tokenExpiries = new Counter({
+      name: 'switchyard_stream_token_expiries_total',
+      help: 'Open streams ended with TOKEN_EXPIRED because their access token expired.',
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'switchyard_rate_limited_total',
+      help: 'Requests answered 429 RATE_LIMITED by the per-IP request rate limit.',
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'switchyard_dead_letter_records_total',
+      help: 'Rejected records copied to DLQ_TOPIC (sent), dropped because its queue was full, or failed.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.kafkaFailures = new Counter({
+      name: 'switchyard_kafka_failures_total',
+      help: 'Failed Kafka attempts (connect, login, read, write) by component and reason (docs/kafka.md).',
+      labelNames: ['component', 'reason'],
+      registers,
+    });
+    this.kafkaProblem = new Gauge({
+      name: 'switchyard_kafka_problem',
+      help: '1 for the failure reason a Kafka component is in now (no series at 1: all is well).',
+      labelNames: ['component', 'reason'],
+      registers,
+    });
+    this.kafkaOffsetsOutOfRange = new Counter({
+      name: 'switchyard_kafka_offsets_out_of_range_total',
+      help: 'Times a stream found its position deleted before it was read (retention, deleteRecords) and read its topic again from the start.',
+      labelNames: ['stream'],
+      registers,
+    });
+    this.connectionsClosed = new Counter({
+      name: 'switchyard_connections_closed_total',
+      help: 'Connections the gateway closed instead of answering a request on them, by reason (pipelining behind a stream, too many queued requests).',
+      labelNames: ['reason'],
       registers,
     });
   }

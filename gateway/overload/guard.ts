@@ -1,6 +1,8 @@
 import { Counter, Gauge } from 'prom-client';
-import type { GatewayContext } from '../context.ts';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+import type { Service } from '../service.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { LoopLagMonitor } from './loop-lag.ts';
 import { StreamCaps } from './stream-caps.ts';
@@ -18,12 +20,19 @@ type Reason = 'max_streams' | 'per_ip' | 'event_loop';
  * open stream keeps flowing, only new work waits. Behind NGINX a 503 is retried on the next
  * instance (`proxy_next_upstream http_503`), so one hot instance sheds onto the others.
  */
-export class OverloadGuard {
+export class OverloadGuard implements Service {
+  readonly name = 'overload-guard';
   readonly caps: StreamCaps;
   readonly lag: LoopLagMonitor;
   private readonly rejections: Counter<'reason' | 'endpoint'>;
 
-  constructor(private readonly ctx: GatewayContext) {
+  constructor(
+    private readonly ctx: {
+      readonly config: Pick<Config, 'overload'>;
+      readonly metrics: Pick<GatewayMetrics, 'registry'>;
+      readonly random: () => number;
+    },
+  ) {
     const o = ctx.config.overload;
     this.caps = new StreamCaps(o.maxStreams, o.maxStreamsPerIp);
     this.lag = new LoopLagMonitor({ thresholdMs: o.maxEventLoopLagMs });
@@ -108,20 +117,7 @@ export class OverloadGuard {
   }
 }
 
-const guards = new WeakMap<GatewayContext, OverloadGuard>();
-
-/** The guard of a gateway, created (and its lag monitor started) on first use. */
-export function overloadGuard(ctx: GatewayContext): OverloadGuard {
-  let g = guards.get(ctx);
-  if (!g) {
-    g = new OverloadGuard(ctx);
-    g.start();
-    guards.set(ctx, g);
-  }
-  return g;
-}
-
-/** Stops a gateway's lag monitor (stopGateway calls it); idempotent. */
-export function stopOverloadGuard(ctx: GatewayContext): void {
-  guards.get(ctx)?.stop();
+/** The admission guard of a gateway (built and started with it by createGateway). */
+export function overloadGuard(ctx: { readonly overload: OverloadGuard }): OverloadGuard {
+  return ctx.overload;
 }

@@ -2,10 +2,10 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { basedOn, setVersion } from '../fleet/http.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
+import { CLIENT_ID_PARAM, parseClientId } from '../http/client-id.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { gatewayRouter } from '../http/router.ts';
 import { tagEndpoint } from '../observability/http-metrics.ts';
-import { CLIENT_ID_PARAM, parseClientId } from './client-id.ts';
 
 /** For how long after a start `/v1/transport` waits for the stored rules (then answers provisionally). */
 const LOAD_WAIT_MS = 3000;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLIENT_ID_PATTERN } from './client-id.ts';
+import { CLIENT_ID_PATTERN } from '../http/client-id.ts';
 
 /** Longest allow or deny list: the lists are for canaries and exceptions, not for cohorts. */
 export const MAX_LIST_ENTRIES = 10_000;

@@ -1,5 +1,4 @@
 import type { Config } from '../config/load.ts';
-import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
@@ -10,6 +9,7 @@ import { securityMetrics } from './security-metrics.ts';
 /** Where the cache observer hands rejected records (the Kafka edge of DLQ_TOPIC). */
 export interface DeadLetterSink {
   offer(stream: string, reason: string, detail: string, rec: Partial<SourceRecord>): void;
+  /** Flushes (bounded) and closes the producer; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -39,6 +39,7 @@ export function createDeadLetters(
     },
     onError: kafkaHealth ? (err, retryInMs) => kafkaHealth.failed('dlq', err, { retryInMs }) : undefined,
   });
+  let stopped: Promise<void> | null = null;
   return {
     offer(stream, reason, detail, rec) {
       queue.offer({
@@ -53,23 +54,10 @@ export function createDeadLetters(
         timestamp: rec.timestamp ?? 0,
       });
     },
-    async stop() {
-      await queue.stop();
-      await sender.close();
+    // Single-flight: the shutdown and a test may both stop the gateway.
+    stop() {
+      stopped ??= queue.stop().then(() => sender.close());
+      return stopped;
     },
   };
-}
-
-const sinks = new WeakMap<GatewayContext, DeadLetterSink>();
-
-/** Ties a sink to its gateway so stopGateway() can flush and close it. */
-export function attachDeadLetters(ctx: GatewayContext, sink: DeadLetterSink | null): void {
-  if (sink) sinks.set(ctx, sink);
-}
-
-/** Flushes (bounded) and closes the gateway's dead-letter producer, if any. Idempotent. */
-export async function stopDeadLetters(ctx: GatewayContext): Promise<void> {
-  const sink = sinks.get(ctx);
-  sinks.delete(ctx);
-  await sink?.stop();
 }

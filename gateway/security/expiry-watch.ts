@@ -1,3 +1,12 @@
+import type { ErrorCode } from '../errors.ts';
+
+/** What the expiry watch needs of an open stream (an SSE subscriber is one). */
+export interface ExpiringStream {
+  readonly res: { once(event: 'close', listener: () => void): unknown };
+  /** Ends the stream with an `error` event carrying `code`. */
+  fail(code: ErrorCode, message: string): void;
+}
+
 /**
  * Ends long-lived streams when their access token expires, with one timer for all of them (never
  * one per client). Streams are bucketed by expiry second; a min-heap of the bucket seconds lets

@@ -2,10 +2,9 @@ import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
-import type { Subscriber } from '../sse/subscriber.ts';
 import { readCookie } from './cookies.ts';
-import { ExpiryWatch } from './expiry-watch.ts';
-import { securityMetrics } from './security-metrics.ts';
+import { type ExpiringStream, ExpiryWatch } from './expiry-watch.ts';
+import { type SecurityMetrics, securityMetrics } from './security-metrics.ts';
 import {
   deniedStreams,
   MAX_TOKEN_LENGTH,
@@ -77,27 +76,36 @@ function grantOf(ctx: TokenHost, claims: StreamTokenClaims): StreamGrant {
   };
 }
 
-const watches = new WeakMap<GatewayContext, ExpiryWatch<Subscriber>>();
+/**
+ * The one expiry watch of a gateway (createGateway builds it): ends a stream with TOKEN_EXPIRED
+ * when its token expires. Its timer runs only while something is watched.
+ */
+export function createExpiryWatch(
+  metrics: Pick<SecurityMetrics, 'tokenExpiries'>,
+  now: () => number,
+): ExpiryWatch<ExpiringStream> {
+  return new ExpiryWatch<ExpiringStream>(now, (sub) => {
+    metrics.tokenExpiries.inc();
+    sub.fail('TOKEN_EXPIRED', 'the stream token expired: fetch a new one and reconnect');
+  });
+}
 
-/** The one expiry watch of a gateway (created on first use; its timer runs only while needed). */
-export function expiryWatchFor(ctx: GatewayContext): ExpiryWatch<Subscriber> {
-  let w = watches.get(ctx);
-  if (!w) {
-    const m = securityMetrics(ctx.metrics);
-    w = new ExpiryWatch<Subscriber>(ctx.now, (sub) => {
-      m.tokenExpiries.inc();
-      sub.fail('TOKEN_EXPIRED', 'the stream token expired: fetch a new one and reconnect');
-    });
-    watches.set(ctx, w);
-  }
-  return w;
+/** The expiry watch of a gateway. */
+export function expiryWatchFor(ctx: {
+  readonly expiryWatch: ExpiryWatch<ExpiringStream>;
+}): ExpiryWatch<ExpiringStream> {
+  return ctx.expiryWatch;
 }
 
 /**
  * Ends `sub` with an `error` event (code TOKEN_EXPIRED) when its grant expires. No-op for
  * public streams. The watch forgets the stream as soon as it closes for any other reason.
  */
-export function watchGrant(ctx: GatewayContext, sub: Subscriber, grant: StreamGrant): void {
+export function watchGrant(
+  ctx: { readonly expiryWatch: ExpiryWatch<ExpiringStream> },
+  sub: ExpiringStream,
+  grant: StreamGrant,
+): void {
   if (grant.expiresAt === null) return;
   const forget = expiryWatchFor(ctx).add(sub, grant.expiresAt);
   sub.res.once('close', forget);

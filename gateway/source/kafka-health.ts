@@ -1,4 +1,3 @@
-import { Counter, Gauge } from 'prom-client';
 import type { KafkaConnectionConfig } from '../config/kafka-config.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
@@ -25,42 +24,7 @@ export interface KafkaProblem extends KafkaFailure {
 /** A still-failing component is logged again at warn this often (in between: debug). */
 const REMIND_MS = 5 * 60_000;
 
-const byMetrics = new WeakMap<
-  GatewayMetrics,
-  {
-    failures: Counter<'component' | 'reason'>;
-    problem: Gauge<'component' | 'reason'>;
-    outOfRange: Counter<'stream'>;
-  }
->();
-
-function kafkaMetrics(metrics: GatewayMetrics) {
-  let m = byMetrics.get(metrics);
-  if (m) return m;
-  const registers = [metrics.registry];
-  m = {
-    failures: new Counter({
-      name: 'switchyard_kafka_failures_total',
-      help: 'Failed Kafka attempts (connect, login, read, write) by component and reason (docs/kafka.md).',
-      labelNames: ['component', 'reason'],
-      registers,
-    }),
-    problem: new Gauge({
-      name: 'switchyard_kafka_problem',
-      help: '1 for the failure reason a Kafka component is in now (no series at 1: all is well).',
-      labelNames: ['component', 'reason'],
-      registers,
-    }),
-    outOfRange: new Counter({
-      name: 'switchyard_kafka_offsets_out_of_range_total',
-      help: 'Times a stream found its position deleted before it was read (retention, deleteRecords) and read its topic again from the start.',
-      labelNames: ['stream'],
-      registers,
-    }),
-  };
-  byMetrics.set(metrics, m);
-  return m;
-}
+type KafkaMetrics = Pick<GatewayMetrics, 'kafkaFailures' | 'kafkaProblem' | 'kafkaOffsetsOutOfRange'>;
 
 /**
  * The Kafka connection health of one gateway: each component reports its failures and its
@@ -72,15 +36,15 @@ function kafkaMetrics(metrics: GatewayMetrics) {
 export class KafkaHealth {
   private readonly current = new Map<KafkaComponent, KafkaProblem & { loggedAt: number }>();
   private readonly contexts = new Map<KafkaComponent, FailureContext>();
-  private readonly metrics: ReturnType<typeof kafkaMetrics> | null;
+  private readonly metrics: KafkaMetrics | null;
   private readonly log: Logger;
 
   constructor(
     private readonly kafka: Pick<KafkaConnectionConfig, 'tls' | 'sasl' | 'groupPrefix'>,
-    deps: { logger: Logger; metrics?: GatewayMetrics; now?: () => number },
+    deps: { logger: Logger; metrics?: KafkaMetrics; now?: () => number },
   ) {
     this.log = deps.logger.child({ component: 'kafka' });
-    this.metrics = deps.metrics ? kafkaMetrics(deps.metrics) : null;
+    this.metrics = deps.metrics ?? null;
     this.now = deps.now ?? Date.now;
     if (kafka.tls && !kafka.tls.checkHostname)
       this.log.warn(
@@ -121,9 +85,9 @@ export class KafkaHealth {
       count: same ? prev.count + 1 : 1,
       loggedAt: same ? prev.loggedAt : now,
     };
-    this.metrics?.failures.inc({ component, reason: f.reason });
-    if (prev && !same) this.metrics?.problem.remove({ component, reason: prev.reason });
-    this.metrics?.problem.set({ component, reason: f.reason }, 1);
+    this.metrics?.kafkaFailures.inc({ component, reason: f.reason });
+    if (prev && !same) this.metrics?.kafkaProblem.remove({ component, reason: prev.reason });
+    this.metrics?.kafkaProblem.set({ component, reason: f.reason }, 1);
     const fields = { kafkaComponent: component, reason: f.reason, check: f.check, err: f.detail, ...extra };
     if (!same || now - problem.loggedAt >= REMIND_MS) {
       problem.loggedAt = now;
@@ -141,7 +105,7 @@ export class KafkaHealth {
     const prev = this.current.get(component);
     if (!prev) return;
     this.current.delete(component);
-    this.metrics?.problem.remove({ component, reason: prev.reason });
+    this.metrics?.kafkaProblem.remove({ component, reason: prev.reason });
     this.log.info(
       { kafkaComponent: component, reason: prev.reason, failedForMs: this.now() - prev.since },
       `kafka ${component}: working again`,
@@ -154,7 +118,7 @@ export class KafkaHealth {
    * The topic reader logs it and marks the stream stale (`offsets_out_of_range`).
    */
   offsetsOutOfRange(stream: string): void {
-    this.metrics?.outOfRange.inc({ stream });
+    this.metrics?.kafkaOffsetsOutOfRange.inc({ stream });
   }
 
   /** The problem of a component, if it is failing now. */

@@ -1,7 +1,9 @@
-import type { GatewayContext } from '../context.ts';
-import { EVENT, statusEvent as frameStatus } from '../protocol/events.ts';
+import type { StreamConfig } from '../config/streams.ts';
+import type { Logger } from '../observability/logger.ts';
 import { statusJson as renderStatus } from '../protocol/json.ts';
 import type { StaleStreamStatus, StatusEventData } from '../protocol/types.ts';
+import type { Service } from '../service.ts';
+import type { RecordSource } from './types.ts';
 
 /** How often the source's freshness is checked for a change (one timer per gateway). */
 const CHECK_MS = 500;
@@ -15,8 +17,17 @@ export interface StaleStream {
   staleMs: number;
 }
 
+/** What the freshness of the served data is read from. */
+export interface FreshnessView {
+  readonly config: { readonly streams: readonly Pick<StreamConfig, 'name' | 'topic'>[] };
+  readonly source: Pick<RecordSource, 'status'>;
+  now(): number;
+  /** Whether the source has gone quiet for longer than STALE_AFTER_MS. */
+  freshness(): { stale: boolean; sinceFetchMs: number | null };
+}
+
 /** Streams whose topic is in trouble (KafkaSource isolates topics: see docs/kafka-records.md). */
-export function staleStreams(ctx: GatewayContext): StaleStream[] {
+export function staleStreams(ctx: Omit<FreshnessView, 'freshness'>): StaleStream[] {
   const troubled = ctx.source.status().staleTopics;
   if (!troubled || troubled.size === 0) return [];
   const now = ctx.now();
@@ -39,11 +50,12 @@ export function staleStreams(ctx: GatewayContext): StaleStream[] {
  * The `status` event payload: whether the served data may be incomplete, and for how long;
  * `streams` names the streams that are stale on their own (reason, detail, staleMs), `{}` if none.
  */
-export function statusJson(ctx: GatewayContext): string {
+export function statusJson(ctx: FreshnessView): string {
   return renderStatus(statusData(ctx));
 }
 
-function statusData(ctx: GatewayContext): StatusEventData {
+/** The `status` event's data (protocol/types.ts), for the wire builders of protocol/. */
+export function statusData(ctx: FreshnessView): StatusEventData {
   const f = ctx.freshness();
   const streams: Record<string, StaleStreamStatus> = {};
   for (const s of staleStreams(ctx))
@@ -51,48 +63,57 @@ function statusData(ctx: GatewayContext): StatusEventData {
   return { stale: f.stale, staleMs: f.stale ? f.sinceFetchMs : 0, serverTime: ctx.now(), streams };
 }
 
-/** A framed `status` event (no id: it does not move the client's resume point). */
-export function statusEvent(ctx: GatewayContext): string {
-  return frameStatus(statusData(ctx));
-}
-
-const watches = new WeakMap<GatewayContext, NodeJS.Timeout>();
-
 /**
- * Tells open streams when the source goes stale and when it is fresh again: a `status` event
- * broadcast on each transition (`{"stale":true,"staleMs":...}` / `{"stale":false,...}`), and a
- * log line; also when the set of streams stale on their own changes (`streams` member). Streams opened while stale get the event with their snapshot (stream-route.ts).
- * Idempotent; stopped by stopStalenessWatch (stopGateway).
+ * Watches the freshness of the served data and reports each transition: when the source goes
+ * stale and when it is fresh again (with a log line), and when the set of streams stale on their
+ * own changes. It reports to `onChange` listeners (the SSE layer broadcasts a `status` event);
+ * it knows nothing of the transports. Streams opened while stale get the status with their
+ * snapshot (sse/stream-route.ts).
  */
-export function startStalenessWatch(ctx: GatewayContext): void {
-  if (watches.has(ctx)) return;
-  // Nothing is announced before the bootstrap: streams are not served yet, and "never fetched"
-  // at start-up is not an outage.
-  let stale = false;
-  let troubled = '';
-  const timer = setInterval(() => {
-    if (!ctx.cache.isReady()) return;
-    const f = ctx.freshness();
-    // Streams stale on their own are logged by the source (one line per change, with the reason).
-    const nowTroubled = staleStreams(ctx)
-      .map((s) => `${s.stream}:${s.reason}`)
-      .join(',');
-    if (f.stale === stale && nowTroubled === troubled) return;
-    if (f.stale !== stale) {
-      if (f.stale)
-        ctx.logger.warn({ sinceFetchMs: f.sinceFetchMs }, 'source is stale: serving the last state');
-      else ctx.logger.info('source is fresh again');
-    }
-    stale = f.stale;
-    troubled = nowTroubled;
-    ctx.hub.broadcast(EVENT.status, statusJson(ctx));
-  }, CHECK_MS);
-  timer.unref();
-  watches.set(ctx, timer);
-}
+export class StalenessWatch implements Service {
+  readonly name = 'staleness-watch';
+  private timer: NodeJS.Timeout | null = null;
+  private readonly listeners: Array<() => void> = [];
 
-/** Stops the watch of a gateway; idempotent. */
-export function stopStalenessWatch(ctx: GatewayContext): void {
-  clearInterval(watches.get(ctx));
-  watches.delete(ctx);
+  constructor(
+    private readonly view: FreshnessView & { readonly cache: { isReady(): boolean } },
+    private readonly logger: Logger,
+    private readonly checkMs = CHECK_MS,
+  ) {}
+
+  /** Calls `listener` after each transition (from the watch's timer). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const { view, logger } = this;
+    // Nothing is announced before the bootstrap: streams are not served yet, and "never fetched"
+    // at start-up is not an outage.
+    let stale = false;
+    let troubled = '';
+    this.timer = setInterval(() => {
+      if (!view.cache.isReady()) return;
+      const f = view.freshness();
+      // Streams stale on their own are logged by the source (one line per change, with the reason).
+      const nowTroubled = staleStreams(view)
+        .map((s) => `${s.stream}:${s.reason}`)
+        .join(',');
+      if (f.stale === stale && nowTroubled === troubled) return;
+      if (f.stale !== stale) {
+        if (f.stale) logger.warn({ sinceFetchMs: f.sinceFetchMs }, 'source is stale: serving the last state');
+        else logger.info('source is fresh again');
+      }
+      stale = f.stale;
+      troubled = nowTroubled;
+      for (const l of this.listeners) l();
+    }, this.checkMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
 }

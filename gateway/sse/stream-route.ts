@@ -1,22 +1,25 @@
 import type { Selection } from '../cache/selection.ts';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
+import { CLIENT_ID_PARAM, parseClientId } from '../http/client-id.ts';
 import type { StreamReply } from '../http/reply.ts';
 import { clientIp, queryString } from '../http/request-utils.ts';
 import { header, type RequestView } from '../http/request-view.ts';
+import { EDGE_HEADER, edgeFailsOver, wantsEventStream } from '../http/stream-wait-answer.ts';
 import type { ResponseCounter } from '../observability/http-metrics.ts';
-import { overloadGuard } from '../overload/guard.ts';
-import { snapshotEvent as frameSnapshot, updateEvent } from '../protocol/events.ts';
+import {
+  snapshotEvent as frameSnapshot,
+  statusEvent as frameStatus,
+  updateEvent,
+} from '../protocol/events.ts';
+import { acceptsEventStream, SSE_HEADER_LIST } from '../protocol/sse-headers.ts';
 import type { ResyncReason } from '../protocol/types.ts';
-import { CLIENT_ID_PARAM, parseClientId } from '../rollout/client-id.ts';
 import { checkStreamToken, watchGrant } from '../security/stream-access.ts';
-import { statusEvent } from '../source/staleness-watch.ts';
+import { type FreshnessView, statusData } from '../source/staleness-watch.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { encodeComment } from './encoder.ts';
-import { acceptsEventStream, SSE_HEADER_LIST } from './headers.ts';
 import { SseHub } from './hub.ts';
 import { Subscriber, type SubscriberHooks } from './subscriber.ts';
-import { EDGE_HEADER, edgeFailsOver, wantsEventStream } from './wait-answer.ts';
 
 /** Query parameter carrying the last event id on a first connection (EventSource sets the header on reconnects). */
 export const LAST_EVENT_ID_PARAM = 'lastEventId';
@@ -62,9 +65,9 @@ function streamReply(ctx: GatewayContext, counter: ResponseCounter, req: Request
   if (!ctx.cache.isReady() && edgeFailsOver(header(req, EDGE_HEADER)))
     throw new GatewayError('NOT_READY', undefined, { retryAfterSeconds: jitteredSeconds(1, ctx.random) });
   // Caps and event-loop shedding last: only a valid request counts against them. The stream
-  // is handed back to the caps when its subscriber closes (hooksFor).
+  // is handed back to the caps when its subscriber closes (subscriberHooks).
   const ip = clientIp(req);
-  const guard = overloadGuard(ctx);
+  const guard = ctx.overload;
   guard.admitStream(ip);
   const release = () => guard.releaseStream(ip);
   return {
@@ -75,8 +78,8 @@ function streamReply(ctx: GatewayContext, counter: ResponseCounter, req: Request
       let sub: Subscriber;
       try {
         const id = parseClientId(req.query[CLIENT_ID_PARAM]);
-        sub = new Subscriber(res, selection, ctx.config.clientBufferBytes, hooksFor(ctx, counter), ip, id);
-        // From here the subscriber carries its own byte count (hooksFor reports it).
+        sub = new Subscriber(res, selection, ctx.config.clientBufferBytes, ctx.streamHooks, ip, id);
+        // From here the subscriber carries its own byte count (its hooks report it).
         counter.handOver(res, sub);
       } catch (err) {
         release();
@@ -153,24 +156,29 @@ export function snapshotEvent(
   return frameSnapshot(ctx.now(), resyncReason, selection.eventId(), selection.streamsJson());
 }
 
-const hooksByGateway = new WeakMap<GatewayContext, SubscriberHooks>();
+/**
+ * The hooks every subscriber of a gateway shares (one object: no closures per connection), built
+ * once by createGateway: a closed stream leaves the hub, hands its byte count and its admission
+ * slot back, and is counted.
+ */
+export function subscriberHooks(
+  ctx: Pick<GatewayContext, 'hub' | 'metrics' | 'overload' | 'responses'>,
+): SubscriberHooks {
+  const counter = ctx.responses;
+  counter.addOwner('stream', () => ctx.hub.subscribers());
+  return {
+    onClose: (sub: Subscriber) => {
+      ctx.hub.leave(sub);
+      counter.closedOwned('stream', sub);
+      ctx.overload.releaseStream(sub.ip);
+      ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
+    },
+    onConflated: (n: number) => ctx.metrics.conflations.inc(n),
+    onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
+  };
+}
 
-/** One hooks object per gateway, shared by all its subscribers: no closures per connection. */
-function hooksFor(ctx: GatewayContext, counter: ResponseCounter): SubscriberHooks {
-  let hooks = hooksByGateway.get(ctx);
-  if (!hooks) {
-    counter.addOwner('stream', () => ctx.hub.subscribers());
-    hooks = {
-      onClose: (sub: Subscriber) => {
-        ctx.hub.leave(sub);
-        counter.closedOwned('stream', sub);
-        overloadGuard(ctx).releaseStream(sub.ip);
-        ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
-      },
-      onConflated: (n: number) => ctx.metrics.conflations.inc(n),
-      onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
-    };
-    hooksByGateway.set(ctx, hooks);
-  }
-  return hooks;
+/** A framed `status` event (no id: it does not move the client's resume point). */
+export function statusEvent(ctx: FreshnessView): string {
+  return frameStatus(statusData(ctx));
 }

@@ -8,9 +8,9 @@ import { connect } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
+import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce, restartBroker } from '../helpers/kafka.ts';
 import {
   httpGet,

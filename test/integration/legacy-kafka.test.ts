@@ -15,12 +15,12 @@ import { CONTRACTS } from '../../compat/contracts/index.ts';
 import { liveMapContract, liveMapShape } from '../../compat/contracts/live-map.ts';
 import type { LegacyContract } from '../../compat/contracts/types.ts';
 import { loadConfig } from '../../gateway/config/load.ts';
-import type { GatewayContext } from '../../gateway/context.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { LiveMapGenerator, seededRandom } from '../../gateway/source/demo-live-map.ts';
+import type { Switchyard } from '../../gateway/switchyard.ts';
+import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import type { Comparison } from '../../legacy-adapter/shadow/compare.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
 import { listen, type TestServer } from '../helpers/sse-client.ts';
@@ -95,7 +95,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
 describe('legacy routes with the real broker and the reference backend as a process', {
   timeout: 240_000,
 }, () => {
-  let ctx: GatewayContext;
+  let ctx: Switchyard;
   let server: TestServer;
   let backend: { child: ChildProcess; url: string };
   let ordersTopic: string;

@@ -16,9 +16,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { frame } from '../../gateway/formats/wire.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
+import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers } from '../helpers/kafka.ts';
 import {
   produceWithApicurio,

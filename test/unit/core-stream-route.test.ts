@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
-import { startGateway } from '../../gateway/gateway.ts';
+import { startGateway } from '../../gateway/switchyard.ts';
 import { httpGet, openSse, type SseConnection, type SseEventItem } from '../helpers/sse-client.ts';
 import { startFixture, total, until } from './core-fixture.ts';
 

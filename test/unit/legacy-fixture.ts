@@ -8,12 +8,12 @@ import { request } from 'node:http';
 import { CONTRACTS } from '../../compat/contracts/index.ts';
 import type { LegacyContract } from '../../compat/contracts/types.ts';
 import { type Config, loadConfig } from '../../gateway/config/load.ts';
-import type { GatewayContext } from '../../gateway/context.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { LiveMapGenerator, seededRandom } from '../../gateway/source/demo-live-map.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
+import type { Switchyard } from '../../gateway/switchyard.ts';
+import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { ReferenceBackend } from '../../legacy-adapter/reference-backend/server.ts';
 import { LiveMapStore } from '../../legacy-adapter/reference-backend/store.ts';
 import type { Comparison } from '../../legacy-adapter/shadow/compare.ts';
@@ -28,7 +28,7 @@ export const TOTALS = 'topic.totals';
 
 export interface LegacyFixture {
   readonly config: Config;
-  readonly ctx: GatewayContext;
+  readonly ctx: Switchyard;
   readonly source: MemorySource;
   readonly server: TestServer;
   readonly url: string;

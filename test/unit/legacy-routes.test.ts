@@ -9,8 +9,8 @@ import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { liveMapContract, liveMapShape } from '../../compat/contracts/live-map.ts';
 import type { LegacyContract } from '../../compat/contracts/types.ts';
-import { startGateway } from '../../gateway/gateway.ts';
 import { mintStreamToken } from '../../gateway/security/stream-token.ts';
+import { startGateway } from '../../gateway/switchyard.ts';
 import {
   ADMIN_TOKEN,
   call,

@@ -5,10 +5,10 @@
 import { request } from 'node:http';
 import { type Config, loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
+import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { listen, type Teardown, type TestServer } from '../helpers/sse-client.ts';
 
 export const ORDERS = 'topic.orders';

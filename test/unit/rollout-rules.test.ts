@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseClientId } from '../../gateway/rollout/client-id.ts';
+import { parseClientId } from '../../gateway/http/client-id.ts';
 import { decide } from '../../gateway/rollout/decide.ts';
 import {
   compileRules,

@@ -17,10 +17,11 @@ interface Bundle {
   etag: string;
 }
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ENTRY = join(HERE, 'index.ts');
+/** The browser kit's folder (compat/client/): this server-side route bundles it. */
+const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', 'client');
+const ENTRY = join(KIT, 'index.ts');
 /** Where `npm run build` writes the bundle (dist/compat/client/browser/), read by the built package. */
-const PREBUILT = join(HERE, 'browser');
+const PREBUILT = join(KIT, 'browser');
 
 /**
  * The kit (compat/client/index.ts and what it imports) as one browser ES module: read from

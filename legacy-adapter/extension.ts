@@ -1,0 +1,38 @@
+import type { Config } from '../gateway/config/load.ts';
+import type { ExtensionFactory, GatewayExtension } from '../gateway/extension.ts';
+import { LegacyAdapter, type LegacyDeps } from './adapter.ts';
+import { legacyRouter } from './router.ts';
+
+/** The legacy adapter as mounted on a gateway: its routes, its admin API, and its lifecycle. */
+export interface LegacyExtension extends GatewayExtension {
+  readonly adapter: LegacyAdapter;
+}
+
+/**
+ * The legacy routes (proxy / shadow / serve) and their admin API as an extension of the gateway:
+ * built from the gateway's read-only view, following route modes and sample rates as fleet state.
+ */
+export function legacyExtension(
+  config: Config,
+  opts: Pick<LegacyDeps, 'contracts' | 'backendUrl'> = {},
+): ExtensionFactory<LegacyExtension> {
+  return (host) => {
+    const adapter = new LegacyAdapter({
+      config,
+      metrics: host.metrics,
+      logger: host.logger,
+      host: () => host,
+      contracts: opts.contracts,
+      backendUrl: opts.backendUrl,
+    });
+    // Route modes and sample rates are fleet state: every process applies each new version.
+    host.fleet.onRoutes((s) => adapter.applyDesired(s));
+    return {
+      name: 'legacy-adapter',
+      adapter,
+      routers: () => [legacyRouter({ config, legacy: adapter, fleet: host.fleet, now: host.now })],
+      start() {},
+      stop: () => adapter.close(),
+    };
+  };
+}
