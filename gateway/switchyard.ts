@@ -6,7 +6,7 @@
  * Tests and main.ts build a whole Switchyard here; the core alone is gateway/gateway.ts.
  */
 import type { LegacyContract } from '../compat/contracts/types.ts';
-import { demoRouter } from '../compat/demo/router.ts';
+import { demoRouter } from '../compat/demo/demo-route.ts';
 import { clientKitRouter } from '../compat/server/client-kit-route.ts';
 import type { LegacyAdapter } from '../legacy-adapter/adapter.ts';
 import type { LoadedContract } from '../legacy-adapter/contract-loader.ts';

@@ -1,7 +1,7 @@
 import type { Config } from '../gateway/config/load.ts';
 import type { ExtensionFactory, GatewayExtension } from '../gateway/extension.ts';
 import { LegacyAdapter, type LegacyDeps } from './adapter.ts';
-import { legacyRouter } from './router.ts';
+import { legacyRouter } from './legacy-route.ts';
 
 /** The legacy adapter as mounted on a gateway: its routes, its admin API, and its lifecycle. */
 export interface LegacyExtension extends GatewayExtension {

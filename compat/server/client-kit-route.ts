@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request, Response, Router } from 'express';
-import { gatewayRouter } from '../../gateway/http/router.ts';
+import { gatewayRouter } from '../../gateway/http/exact-router.ts';
 import { etagMatches } from '../../gateway/poll/versioned-body.ts';
 
 /** Served paths: the kit as one ES module, and its source map. */

@@ -1,25 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Router } from 'express';
-import { compareRouter } from '../compare/router.ts';
+import { compareRouter } from '../compare/compare-route.ts';
 import type { GatewayContext } from '../context.ts';
 import { fleetRouter, workerHeader } from '../fleet/http.ts';
 import { metricsRoute } from '../observability/metrics-route.ts';
 import { statsRouter } from '../observability/stats-route.ts';
 import { snapshotHandler } from '../poll/snapshot-route.ts';
-import { rolloutRouter } from '../rollout/routes.ts';
+import { rolloutRouter } from '../rollout/rollout-route.ts';
 import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
 import { securityMetrics } from '../security/security-metrics.ts';
 import { streamHandler } from '../sse/stream-route.ts';
-import { telemetryRouter } from '../telemetry/route.ts';
+import { telemetryRouter } from '../telemetry/telemetry-route.ts';
 import { errorHandler, notFound } from './error-handler.ts';
+import { ROUTING } from './exact-router.ts';
 import { type FrontDoorHandler, frontDoor, toExpress } from './front-door.ts';
-import { healthz, readyz } from './health-routes.ts';
+import { healthz, readyz } from './health-route.ts';
 import { indexRouter } from './index-page.ts';
 import { openingChecks } from './opening-checks.ts';
 import { type Interceptor, requestListener } from './pipeline.ts';
 import { compileTrust, parseQueryText, RequestViews } from './request-view.ts';
-import { ROUTING } from './router.ts';
-import { type RouteInfo, SNAPSHOT_ROUTE, STREAM_ROUTE } from './routes.ts';
+import { type RouteInfo, SNAPSHOT_ROUTE, STREAM_ROUTE } from './route-table.ts';
 import { exchangeErrors } from './send-error.ts';
 
 export interface AppExtensions {
@@ -85,7 +85,7 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions, views: RequestViews
   app.set('etag', false);
   // The same query parser and client address as the front door (request-view.ts).
   app.set('query parser', parseQueryText);
-  // One spelling per path, as the edge matches it (router.ts): no case folding, no extra slash.
+  // One spelling per path, as the edge matches it (exact-router.ts): no case folding, no extra slash.
   app.set('case sensitive routing', ROUTING.caseSensitive);
   app.set('strict routing', ROUTING.strict);
   // Client address: X-Forwarded-For only from TRUST_PROXY (docs/security.md).

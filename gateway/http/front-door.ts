@@ -2,7 +2,7 @@ import { GatewayError } from '../errors.ts';
 import type { Dispatch, Exchange, ExchangeErrorWriter } from './pipeline.ts';
 import { type Reply, writeBody, writeStream } from './reply.ts';
 import type { RequestView, RequestViews } from './request-view.ts';
-import type { RouteInfo } from './routes.ts';
+import type { RouteInfo } from './route-table.ts';
 
 /** A front-door handler: what to send for a request, or a thrown catalogue error. */
 export type FrontDoorHandler = (req: RequestView) => Reply;
@@ -27,7 +27,7 @@ export interface FrontDoorDeps {
  * open stream, and property loads that miss V8's inline caches on every poll; see
  * docs/benchmarks.md). The checks before this (metrics, security headers, CORS, limits, rate
  * limit, load shedding) ran for both alike. Paths are matched exactly, as every express route
- * is (gateway/http/router.ts); another method on these paths is 405 with an `Allow` header.
+ * is (gateway/http/exact-router.ts); another method on these paths is 405 with an `Allow` header.
  */
 export function frontDoor(deps: FrontDoorDeps): Dispatch {
   const { views, handlers, fallback, fail } = deps;

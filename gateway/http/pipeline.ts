@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint } from '../observability/metrics.ts';
 import type { RequestViews } from './request-view.ts';
-import { endpointOfPath, type RouteInfo, routeOf } from './routes.ts';
+import { endpointOfPath, type RouteInfo, routeOf } from './route-table.ts';
 
 /**
  * One request on its way through the pipeline: what every check reads (path, route, client
@@ -14,7 +14,7 @@ export class Exchange {
   /** Index of the `?` in `url`, -1 when there is none. */
   readonly queryAt: number;
   readonly path: string;
-  /** The route this exact path names (routes.ts), if any. */
+  /** The route this exact path names (route-table.ts), if any. */
   readonly route: RouteInfo | undefined;
   /** Whether a front-door handler serves this method on this path (no express involved). */
   readonly served: boolean;

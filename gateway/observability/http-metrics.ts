@@ -7,7 +7,7 @@ const TAG = Symbol('switchyard.endpoint');
 
 /**
  * Labels this response with an endpoint of the closed set (for routers serving paths the
- * route table (gateway/http/routes.ts) cannot know, e.g. configured legacy paths). Call before the response ends.
+ * route table (gateway/http/route-table.ts) cannot know, e.g. configured legacy paths). Call before the response ends.
  */
 export function tagEndpoint(res: ServerResponse, endpoint: Endpoint): void {
   (res as unknown as Record<symbol, Endpoint>)[TAG] = endpoint;

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { GatewayContext } from '../context.ts';
-import { gatewayRouter } from '../http/router.ts';
+import { gatewayRouter } from '../http/exact-router.ts';
 import { MetricsScrape } from './metrics-route.ts';
 
 /**

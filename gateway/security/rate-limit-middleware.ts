@@ -59,7 +59,7 @@ export function rateLimitCheck(deps: RateLimitDeps): RateLimitCheck {
 
 /**
  * The limit as a pipeline step, for every request but those its route exempts
- * (`rateLimitExempt` in gateway/http/routes.ts: probes, and stream connects, bounded by the
+ * (`rateLimitExempt` in gateway/http/route-table.ts: probes, and stream connects, bounded by the
  * stream caps instead). A route served by the front door is exempt for the methods it serves
  * only: `POST /v1/stream` is limited like any other request (then answered 405).
  */

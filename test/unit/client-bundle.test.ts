@@ -52,5 +52,5 @@ test('serves the demo pages: the old polling page and the same page on the kit',
   }
   const kit = await (await fetch(`${f.url}/demo/kit.js`)).text();
   assert.match(kit, /import \{ connect \} from '\/v1\/client\.js'/);
-  assert.equal((await fetch(`${f.url}/demo/router.ts`)).status, 404, 'only the public files are served');
+  assert.equal((await fetch(`${f.url}/demo/demo-route.ts`)).status, 404, 'only the public files are served');
 });

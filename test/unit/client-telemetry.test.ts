@@ -11,7 +11,7 @@ import type { Timers } from '../../compat/client/timers.ts';
 import { errorHandler } from '../../gateway/http/error-handler.ts';
 import { SampleBudget } from '../../gateway/telemetry/budget.ts';
 import { MAX_SAMPLES_PER_REPORT } from '../../gateway/telemetry/report.ts';
-import { telemetryRouter } from '../../gateway/telemetry/route.ts';
+import { telemetryRouter } from '../../gateway/telemetry/telemetry-route.ts';
 import { listen } from '../helpers/sse-client.ts';
 import { startFixture } from './core-fixture.ts';
 

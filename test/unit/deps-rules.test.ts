@@ -69,8 +69,8 @@ const CLEAN: Record<string, string[]> = {
   'gateway/sse/hub.ts': ['../cache/snapshot-cache.ts', '../protocol/events.ts'],
   'gateway/http/app.ts': ['../sse/hub.ts'],
   'gateway/gateway.ts': ['./http/app.ts'],
-  'gateway/switchyard.ts': ['./gateway.ts', '../legacy-adapter/router.ts'],
-  'legacy-adapter/router.ts': ['../gateway/cache/snapshot-cache.ts'],
+  'gateway/switchyard.ts': ['./gateway.ts', '../legacy-adapter/legacy-route.ts'],
+  'legacy-adapter/legacy-route.ts': ['../gateway/cache/snapshot-cache.ts'],
   'compat/client/index.ts': ['../../gateway/protocol/events.ts'],
 };
 
@@ -87,14 +87,14 @@ test('each broken rule fails the check, named', async (t) => {
     'gateway/cache/snapshot-cache.ts': ['../errors.ts', '../http/app.ts'],
     'gateway/source/kafka-source.ts': ['../cache/snapshot-cache.ts', '../sse/hub.ts'],
     // the core importing an extension
-    'gateway/http/app.ts': ['../sse/hub.ts', '../../legacy-adapter/router.ts'],
+    'gateway/http/app.ts': ['../sse/hub.ts', '../../legacy-adapter/legacy-route.ts'],
     // a cycle
     'gateway/sse/a.ts': ['./b.ts'],
     'gateway/sse/b.ts': ['./a.ts'],
     // the browser kit importing server code
     'compat/client/index.ts': ['../../gateway/protocol/events.ts', '../../gateway/sse/hub.ts'],
     // an extension reaching for the root
-    'legacy-adapter/router.ts': ['../gateway/gateway.ts'],
+    'legacy-adapter/legacy-route.ts': ['../gateway/gateway.ts'],
   });
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const run = await depcruise(dir);

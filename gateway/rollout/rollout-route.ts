@@ -3,8 +3,8 @@ import type { GatewayContext } from '../context.ts';
 import { basedOn, setVersion } from '../fleet/http.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { CLIENT_ID_PARAM, parseClientId } from '../http/client-id.ts';
+import { gatewayRouter } from '../http/exact-router.ts';
 import { jsonBody } from '../http/json-body.ts';
-import { gatewayRouter } from '../http/router.ts';
 import { tagEndpoint } from '../observability/http-metrics.ts';
 
 /** For how long after a start `/v1/transport` waits for the stored rules (then answers provisionally). */

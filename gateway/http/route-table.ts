@@ -59,7 +59,7 @@ export const SNAPSHOT_ROUTE = route({
 /**
  * Known paths. A path matches an entry exactly, or is below it (`/v1/admin/rules` is `admin`)
  * for its endpoint label only: the front door and the exemptions need the exact path, as every
- * route matches it (router.ts). Anything else is `other`, unless a router tags its responses
+ * route matches it (exact-router.ts). Anything else is `other`, unless a router tags its responses
  * (`tagEndpoint`, for configured legacy paths).
  */
 export const ROUTES: readonly RouteInfo[] = Object.freeze([

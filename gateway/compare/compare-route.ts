@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Response, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
-import { gatewayRouter } from '../http/router.ts';
+import { gatewayRouter } from '../http/exact-router.ts';
 import { htmlSecurityHeaders } from '../security/security-headers.ts';
 import { checkStreamToken } from '../security/stream-access.ts';
 

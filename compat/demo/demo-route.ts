@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
-import { gatewayRouter } from '../../gateway/http/router.ts';
+import { gatewayRouter } from '../../gateway/http/exact-router.ts';
 import { htmlSecurityHeaders } from '../../gateway/security/security-headers.ts';
 
 /** Where the demo pages live: the old polling page and the same page on the client kit. */

@@ -4,9 +4,9 @@ import { GatewayError } from '../gateway/errors.ts';
 import { basedOn, setVersion } from '../gateway/fleet/http.ts';
 import type { FleetState } from '../gateway/fleet/state.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
+import { gatewayRouter } from '../gateway/http/exact-router.ts';
 import { jsonBody } from '../gateway/http/json-body.ts';
 import { queryString } from '../gateway/http/request-utils.ts';
-import { gatewayRouter } from '../gateway/http/router.ts';
 import type { LegacyAdapter, RoutePatch } from './adapter.ts';
 
 const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);

@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler, Router } from 'express';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
+import { gatewayRouter } from '../http/exact-router.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { clientIp } from '../http/request-utils.ts';
-import { gatewayRouter } from '../http/router.ts';
 import { SampleBudget } from './budget.ts';
 import { clipSample, MAX_REPORT_BYTES, parseReport } from './report.ts';
 
