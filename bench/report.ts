@@ -2,6 +2,7 @@
 import type { PollRow } from './phases/poll-phase.ts';
 import type { SseResult } from './phases/sse-phase.ts';
 import type { ScenarioResult, TargetCheck } from './scenarios.ts';
+import type { WorkersRow } from './workers.ts';
 
 type Cell = string | number;
 
@@ -140,6 +141,71 @@ function pollTable(rows: PollRow[]): string {
   );
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+};
+
+/** The rows (round by round), then per WORKERS the median and range of each figure. */
+function workersTable(rows: readonly WorkersRow[]): string {
+  const perRow = table(
+    [
+      'round',
+      'WORKERS',
+      'streams',
+      'deliveries/s',
+      'loss %',
+      'p50 ms',
+      'p99 ms',
+      'CPU % core',
+      'CPU us/delivery',
+      'peak RSS MB',
+      'polls/s',
+      'poll p99 ms',
+      'poll failures',
+      'loadgen % core',
+      'load avg',
+    ],
+    rows.map((r) => [
+      r.round,
+      r.workers,
+      r.sse.connected,
+      r.sse.deliveredPerSec,
+      r.sse.lossPct,
+      r.sse.p50Ms,
+      r.sse.p99Ms,
+      r.sse.cpuCorePct,
+      r.sse.cpuUsPerUpdate,
+      r.sse.peakRssMB,
+      r.pollsPerSec,
+      r.pollP99Ms,
+      r.pollFailures,
+      r.sse.loadgenCorePct,
+      r.sse.loadAvg,
+    ]),
+  );
+  const figure = (name: string, get: (r: WorkersRow) => number) => {
+    const cells = [1, 2].map((w) => {
+      const xs = rows.filter((r) => r.workers === w).map(get);
+      return xs.length === 0 ? 'n/a' : `${median(xs)} (${Math.min(...xs)}-${Math.max(...xs)})`;
+    });
+    return [name, ...cells];
+  };
+  const summary = table(
+    ['median (range) over rounds', 'WORKERS=1', 'WORKERS=2'],
+    [
+      figure('deliveries/s', (r) => r.sse.deliveredPerSec),
+      figure('p50 ms', (r) => r.sse.p50Ms),
+      figure('p99 ms', (r) => r.sse.p99Ms),
+      figure('CPU % core', (r) => r.sse.cpuCorePct),
+      figure('CPU us/delivery', (r) => r.sse.cpuUsPerUpdate),
+      figure('peak RSS MB', (r) => r.sse.peakRssMB),
+      figure('poll p99 ms', (r) => r.pollP99Ms),
+    ],
+  );
+  return `${perRow}\n\n${summary}`;
+}
+
 export function renderScenario(r: ScenarioResult): string {
   const out: string[] = [`### ${r.name}: ${r.title}`, ''];
   const p = r.params;
@@ -197,6 +263,7 @@ export function renderScenario(r: ScenarioResult): string {
     );
   }
   if (r.poll && r.poll.length > 0) out.push(pollTable(r.poll), '');
+  if (r.workers && r.workers.length > 0) out.push(workersTable(r.workers), '');
   for (const e of r.errors) out.push(`- ERROR ${e.system}: ${e.error}`);
   for (const n of r.notes) out.push(`- note: ${n}`);
   if (r.errors.length + r.notes.length > 0) out.push('');

@@ -8,6 +8,7 @@ import { type PollRow, pollPhase } from './phases/poll-phase.ts';
 import { type RampSpec, type RampStep, rampPhase } from './phases/ramp-phase.ts';
 import { type SsePhaseSpec, type SseResult, ssePhase } from './phases/sse-phase.ts';
 import type { SystemName } from './targets/types.ts';
+import { type WorkersRow, workersRounds } from './workers.ts';
 
 /** One target of the issue, as measured: met (true/false) or pending (null). */
 export interface TargetCheck {
@@ -23,6 +24,7 @@ export interface ScenarioResult {
   sse?: SseResult[];
   poll?: PollRow[];
   ramps?: RampResult[];
+  workers?: WorkersRow[];
   errors: Array<{ system: string; error: string }>;
   targets: TargetCheck[];
   notes: string[];
@@ -335,6 +337,51 @@ export const SCENARIOS: Scenario[] = [
         result.notes.push(
           `each gateway worker ran in a cgroup of its own with ${fraction} of a core (cfs quota): "a core" scaled down so this machine can saturate two workers and still run the load`,
         );
+      return result;
+    },
+  },
+  {
+    name: 'workers',
+    title: 'workers: WORKERS=1 vs 2 on the same feed and load, round by round',
+    about:
+      'Per round, WORKERS=1 and WORKERS=2 (order alternating) each get 2,000 streams at 20 updates/s plus pollers asking /v1/snapshot 200 times/s; no CPU quota. --rounds N (default 3).',
+    async run(ctx) {
+      const spec = {
+        rounds: ctx.opts.rounds ?? 3,
+        streams: scaled(ctx, 2000),
+        rate: ctx.opts.rate ?? 20,
+        pollConnections: 50,
+        pollRate: 200,
+        windowS: ctx.opts.windowS ?? 10,
+      };
+      const result: ScenarioResult = {
+        name: 'workers',
+        title: this.title,
+        params: spec,
+        workers: [],
+        errors: [],
+        targets: [],
+        notes: [],
+      };
+      try {
+        result.workers = await workersRounds(ctx, spec);
+      } catch (err) {
+        result.errors.push({ system: 'switchyard', error: (err as Error).message });
+      }
+      const rows = result.workers ?? [];
+      const ratios = [...new Set(rows.map((r) => r.round))].flatMap((round) => {
+        const one = rows.find((r) => r.round === round && r.workers === 1);
+        const two = rows.find((r) => r.round === round && r.workers === 2);
+        return one && two ? [two.sse.p99Ms / one.sse.p99Ms] : [];
+      });
+      result.targets.push({
+        target: 'WORKERS=2 vs 1: p99 delivery latency at the same load (per round)',
+        measured: ratios.length === 0 ? 'not measured' : ratios.map((x) => `${x.toFixed(2)}x`).join(', '),
+        met: null,
+      });
+      result.notes.push(
+        'deliveries/s is fixed by the load (streams x rate) while neither drops updates: compare latency, CPU and RSS',
+      );
       return result;
     },
   },

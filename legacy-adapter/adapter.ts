@@ -26,6 +26,7 @@ import { BodyCapture } from './shadow/capture.ts';
 import { type Comparison, compareCaptured } from './shadow/compare.ts';
 import { MismatchLog } from './shadow/mismatch-log.ts';
 import { CompareQueue } from './shadow/queue.ts';
+import type { ShadowQuery, ShadowReport, ShadowRouteView } from './shadow/report.ts';
 
 /** The gateway parts the adapter reads per request: the gateway's read-only view. */
 export type LegacyHost = GatewayView;
@@ -100,6 +101,16 @@ class LegacyRoute {
     }
     return r;
   }
+}
+
+/** A route's shadow statistics as the admin API shows them (a copy). */
+function shadowView(r: LegacyRoute): ShadowRouteView {
+  return {
+    ...r.stats.counts,
+    unexplainedDrift: r.stats.unexplainedDrift,
+    skipped: { ...r.stats.skipped },
+    last: r.stats.last,
+  };
 }
 
 /** Comparisons waiting to run; beyond it, samples are dropped (and counted). */
@@ -335,13 +346,22 @@ export class LegacyAdapter {
       changedAt: r.changedAt === null ? null : new Date(r.changedAt).toISOString(),
       // What `serve` would do now: answer from the cache, or fall back (and why).
       serve: serveFallback === null ? { fromCache: true } : { fromCache: false, fallback: serveFallback },
-      shadow: {
-        ...r.stats.counts,
-        unexplainedDrift: r.stats.unexplainedDrift,
-        skipped: { ...r.stats.skipped },
-        last: r.stats.last,
-      },
+      shadow: shadowView(r),
     };
+  }
+
+  /**
+   * This process's shadow statistics and recent mismatches (`GET /v1/admin/shadow` of one
+   * process; the admin API merges those of every worker, see mergeShadowReports).
+   */
+  shadowReport(query: ShadowQuery): ShadowReport {
+    const names = query.route === undefined ? this.names() : [query.route];
+    const routes: ShadowReport['routes'] = {};
+    for (const n of names) {
+      const r = this.routes.get(n);
+      routes[n] = r === undefined ? undefined : shadowView(r);
+    }
+    return { routes, mismatches: this.mismatches.entries(query.route, query.limit) };
   }
 
   /** The settings of every route as they are in force here: the document fleet state stores. */

@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import type { Config } from '../gateway/config/load.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { basedOn, setVersion } from '../gateway/fleet/http.ts';
+import type { FleetFigures } from '../gateway/fleet/index.ts';
 import type { FleetState } from '../gateway/fleet/state.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
 import { gatewayRouter } from '../gateway/http/exact-router.ts';
@@ -13,26 +14,35 @@ const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
 
 /**
  * The legacy routes and their admin API:
- * - `GET /v1/admin/routes` (read): every route, its mode, contract and shadow statistics;
+ * - `GET /v1/admin/routes` (read): every route, its mode, contract and shadow statistics (of
+ *   every worker of the instance);
  * - `PUT /v1/admin/routes/:name` (write) `{"mode"?, "contract"?, "sampleRate"?}`: takes effect on
  *   the next request of this instance;
- * - `GET /v1/admin/shadow?route=&limit=` (read): statistics and recent mismatches with both bodies;
+ * - `GET /v1/admin/shadow?route=&limit=` (read): statistics and recent mismatches with both bodies,
+ *   of every worker of the instance (`workers`: how many answered);
  * - the configured legacy paths themselves (proxy / shadow / serve).
  */
 export function legacyRouter(ctx: {
   readonly config: Pick<Config, 'admin'>;
   readonly legacy: LegacyAdapter;
   readonly fleet: Pick<FleetState, 'view' | 'routes' | 'publishRoutes'>;
+  readonly figures: Pick<FleetFigures, 'shadow'>;
   readonly now: () => number;
 }): Router {
   const legacy = ctx.legacy;
   const router = gatewayRouter();
 
-  router.get('/v1/admin/routes', requireAdmin(ctx.config, 'read'), (_req, res) => {
+  router.get('/v1/admin/routes', requireAdmin(ctx.config, 'read'), async (_req, res) => {
+    // The shadow counts of every worker; those of this process if the primary does not answer.
+    const fleetShadow = await ctx.figures.shadow({ limit: 0 }).catch(() => null);
     setVersion(res, legacy.version);
     res.json({
       version: legacy.version,
-      routes: legacy.names().map((n) => legacy.describe(n)),
+      routes: legacy.names().map((n) => {
+        const route = legacy.describe(n);
+        const shadow = fleetShadow?.routes[n];
+        return route === undefined || shadow === undefined ? route : { ...route, shadow };
+      }),
       fleet: ctx.fleet.view(),
     });
   });
@@ -74,7 +84,7 @@ export function legacyRouter(ctx: {
     },
   );
 
-  router.get('/v1/admin/shadow', requireAdmin(ctx.config, 'read'), (req, res) => {
+  router.get('/v1/admin/shadow', requireAdmin(ctx.config, 'read'), async (req, res) => {
     const route = queryString(req, 'route', 64);
     if (route !== undefined && legacy.describe(route) === undefined)
       throw new GatewayError('NOT_FOUND', `no legacy route named ${JSON.stringify(route)}`, {
@@ -90,11 +100,7 @@ export function legacyRouter(ctx: {
           details: { parameter: 'limit' },
         },
       );
-    const names = route === undefined ? legacy.names() : [route];
-    res.json({
-      routes: Object.fromEntries(names.map((n) => [n, legacy.describe(n)?.shadow])),
-      mismatches: legacy.mismatches.entries(route, limit),
-    });
+    res.json(await ctx.figures.shadow({ route, limit }));
   });
 
   router.use(legacy.handle);

@@ -27,6 +27,8 @@ export interface RunOptions {
   cpuProf: boolean;
   /** scale-up: fraction of a core each gateway worker may use (cgroup cpu quota); 0: no quota. */
   coreQuota: number;
+  /** `workers`: rounds of WORKERS=1 and 2 (default 3). */
+  rounds: number | null;
   gatewayEnv: Record<string, string>;
   /** Only for single-scenario runs: override streams / rate. */
   streams: number | null;

@@ -8,6 +8,8 @@ export interface PollSpec {
   connections: number;
   durationS: number;
   headers: Record<string, string>;
+  /** Requests per second over all connections (autocannon's overallRate); default: as fast as answered. */
+  overallRate?: number;
 }
 
 export interface PollResult {

@@ -13,6 +13,7 @@ const result = await autocannon({
   duration: spec.durationS,
   headers: spec.headers,
   pipelining: 1,
+  ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
 });
 const out: PollResult = {
   requestsPerSec: result.requests.average,

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { ShadowQuery, ShadowReport } from '../../legacy-adapter/shadow/report.ts';
 import { type DistinctSketch, estimateUnion } from '../observability/distinct-counter.ts';
 import type { LatencyWindow } from '../observability/latency-stats.ts';
 import type { ControlLog, ControlRecord } from './control-log.ts';
@@ -11,7 +12,8 @@ import type { ControlLog, ControlRecord } from './control-log.ts';
  *   per key, in memory) and relays every appended record to every worker; a worker that starts
  *   asks for a replay first. With Kafka, workers read the control topic themselves instead.
  * - the figures: a worker asked for `/metrics` or `/v1/stats/latency` asks the primary, which
- *   collects every worker's registry and latency buckets and answers with their sum.
+ *   collects every worker's registry and latency buckets and answers with their sum; asked for
+ *   the shadow statistics (`shadow` set), it collects only those, and the asking worker merges them.
  */
 type Msg =
   | { sy: 'control-append'; id: number; key: string; value: string | null }
@@ -19,8 +21,8 @@ type Msg =
   | { sy: 'control-replay' }
   | { sy: 'control-record'; record: ControlRecord }
   | { sy: 'control-loaded' }
-  | { sy: 'figures-req'; id: number }
-  | { sy: 'figures-collect'; id: number }
+  | { sy: 'figures-req'; id: number; shadow?: ShadowQuery }
+  | { sy: 'figures-collect'; id: number; shadow?: ShadowQuery }
   | {
       sy: 'figures-part';
       id: number;
@@ -28,7 +30,9 @@ type Msg =
       latency: LatencyWindow;
       pollers: DistinctSketch | null;
     }
-  | { sy: 'figures-res'; id: number; text: string; latency: LatencyWindow[]; workers: number };
+  | { sy: 'shadow-part'; id: number; shadow: ShadowReport }
+  | { sy: 'figures-res'; id: number; text: string; latency: LatencyWindow[]; workers: number }
+  | { sy: 'shadow-res'; id: number; shadow: ShadowReport[] };
 
 function isMsg(m: unknown): m is Msg {
   return typeof m === 'object' && m !== null && typeof (m as { sy?: unknown }).sy === 'string';
@@ -50,6 +54,7 @@ type FiguresPart = {
   pollers: DistinctSketch | null;
 };
 let collector: (() => Promise<FiguresPart>) | null = null;
+let shadowCollector: ((q: ShadowQuery) => ShadowReport) | null = null;
 
 function listen(): void {
   if (listening) return;
@@ -59,6 +64,7 @@ function listen(): void {
     switch (m.sy) {
       case 'control-appended':
       case 'figures-res':
+      case 'shadow-res':
         waiting.get(m.id)?.(m);
         waiting.delete(m.id);
         return;
@@ -69,6 +75,10 @@ function listen(): void {
         for (const h of loadedHandlers.splice(0)) h();
         return;
       case 'figures-collect':
+        if (m.shadow !== undefined) {
+          if (shadowCollector) send({ sy: 'shadow-part', id: m.id, shadow: shadowCollector(m.shadow) });
+          return;
+        }
         if (!collector) return;
         void collector().then(
           (part) => send({ sy: 'figures-part', id: m.id, ...part }),
@@ -110,6 +120,21 @@ export function inClusterWorker(): boolean {
 export function serveFigures(collect: () => Promise<FiguresPart>): void {
   collector = collect;
   listen();
+}
+
+/** In a worker: answers the primary's collection of shadow statistics with this process's. */
+export function serveShadow(collect: (q: ShadowQuery) => ShadowReport): void {
+  shadowCollector = collect;
+  listen();
+}
+
+/** In a worker: the shadow statistics of every worker of this instance (one report each). */
+export async function clusterShadow(query: ShadowQuery): Promise<ShadowReport[]> {
+  const r = await ask<Extract<Msg, { sy: 'shadow-res' }>>(
+    { sy: 'figures-req', id: nextId++, shadow: query },
+    COLLECT_TIMEOUT_MS + 3000,
+  );
+  return r.shadow;
 }
 
 /** In a worker: the figures of every worker of this instance, from the primary. */
@@ -205,17 +230,16 @@ export function mergePollers(
 export function servePrimary(): void {
   const latest = new Map<string, ControlRecord>();
   let next = 0;
-  const collections = new Map<
-    number,
-    { parts: Array<Extract<Msg, { sy: 'figures-part' }>>; expected: number; done: () => void }
-  >();
+  type Part = Extract<Msg, { sy: 'figures-part' | 'shadow-part' }>;
+  const collections = new Map<number, { parts: Part[]; expected: number; done: () => void }>();
   let collectId = 1;
   const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
 
-  const collect = async (): Promise<Extract<Msg, { sy: 'figures-res' }>> => {
+  // Asks every live worker for its part; answers with those in after COLLECT_TIMEOUT_MS at most.
+  const gather = async (shadow: ShadowQuery | undefined): Promise<Part[]> => {
     const id = collectId++;
     const live = workers().filter((w) => w.isConnected());
-    const parts: Array<Extract<Msg, { sy: 'figures-part' }>> = [];
+    const parts: Part[] = [];
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, COLLECT_TIMEOUT_MS);
       collections.set(id, {
@@ -226,10 +250,17 @@ export function servePrimary(): void {
           resolve();
         },
       });
-      for (const w of live) w.send({ sy: 'figures-collect', id } satisfies Msg);
+      const ask: Msg =
+        shadow === undefined ? { sy: 'figures-collect', id } : { sy: 'figures-collect', id, shadow };
+      for (const w of live) w.send(ask);
       if (live.length === 0) resolve();
     });
     collections.delete(id);
+    return parts;
+  };
+
+  const collect = async (): Promise<Extract<Msg, { sy: 'figures-res' }>> => {
+    const parts = (await gather(undefined)).filter((p) => p.sy === 'figures-part');
     const registry = AggregatorRegistry.aggregate(mergePollers(parts));
     return {
       sy: 'figures-res',
@@ -238,6 +269,11 @@ export function servePrimary(): void {
       latency: parts.map((p) => p.latency),
       workers: parts.length,
     };
+  };
+
+  const collectShadow = async (query: ShadowQuery): Promise<Extract<Msg, { sy: 'shadow-res' }>> => {
+    const parts = (await gather(query)).filter((p) => p.sy === 'shadow-part');
+    return { sy: 'shadow-res', id: 0, shadow: parts.map((p) => p.shadow) };
   };
 
   cluster.on('message', (w: Worker, m: unknown) => {
@@ -257,11 +293,12 @@ export function servePrimary(): void {
         return;
       }
       case 'figures-req':
-        void collect().then((res) => {
+        void (m.shadow === undefined ? collect() : collectShadow(m.shadow)).then((res) => {
           if (w.isConnected()) w.send({ ...res, id: m.id } satisfies Msg);
         });
         return;
-      case 'figures-part': {
+      case 'figures-part':
+      case 'shadow-part': {
         const c = collections.get(m.id);
         if (!c) return;
         c.parts.push(m);

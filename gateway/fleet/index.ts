@@ -1,3 +1,8 @@
+import {
+  mergeShadowReports,
+  type ShadowQuery,
+  type ShadowReport,
+} from '../../legacy-adapter/shadow/report.ts';
 import type { Config } from '../config/load.ts';
 import { LatencyStats, type LatencySummary, summariseWindows } from '../observability/latency-stats.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -5,7 +10,14 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
 import { KafkaControlLog } from '../rollout/kafka-store.ts';
 import { defaultRules } from '../rollout/rules.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
-import { ClusterControlLog, clusterFigures, inClusterWorker, serveFigures } from './cluster-ipc.ts';
+import {
+  ClusterControlLog,
+  clusterFigures,
+  clusterShadow,
+  inClusterWorker,
+  serveFigures,
+  serveShadow,
+} from './cluster-ipc.ts';
 import { type ControlLog, MemoryControlLog } from './control-log.ts';
 import { FleetState, type ProcessIdentity } from './state.ts';
 
@@ -53,21 +65,29 @@ export function createFleetState(
 }
 
 /**
- * The figures an operator reads, whatever WORKERS is: `/metrics` and `/v1/stats/latency` of this
- * process alone, or, in a worker, of every worker of the instance (summed by the primary:
- * counters and histograms added, gauges by their aggregator, see GatewayMetrics).
+ * The figures an operator reads, whatever WORKERS is: `/metrics`, `/v1/stats/latency` and
+ * `/v1/admin/shadow` of this process alone, or, in a worker, of every worker of the instance
+ * (summed by the primary: counters and histograms added, gauges by their aggregator, see
+ * GatewayMetrics; shadow reports merged by mergeShadowReports).
  */
 export class FleetFigures {
   readonly stats: LatencyStats;
   private readonly clustered: boolean;
+  private readonly localShadow: (q: ShadowQuery) => ShadowReport;
 
+  /**
+   * @param opts.shadow this process's shadow report (the legacy adapter's); default: no routes.
+   * @param opts.clustered whether to ask the cluster primary; default: when in a cluster worker.
+   */
   constructor(
     private readonly metrics: GatewayMetrics,
     now: () => number,
-    opts: { clustered?: boolean } = {},
+    opts: { clustered?: boolean; shadow?: (q: ShadowQuery) => ShadowReport } = {},
   ) {
     this.stats = new LatencyStats(metrics, now);
     this.clustered = opts.clustered ?? inClusterWorker();
+    this.localShadow = opts.shadow ?? (() => ({ routes: {}, mismatches: [] }));
+    if (this.clustered) serveShadow((q) => this.localShadow(q));
     if (this.clustered)
       serveFigures(async () => {
         for (const f of this.metrics.beforeScrape) f();
@@ -91,6 +111,13 @@ export class FleetFigures {
   async metricsText(): Promise<string> {
     if (!this.clustered) return this.metrics.render();
     return (await clusterFigures()).text;
+  }
+
+  /** Shadow statistics and recent mismatches of every worker of the instance, merged. */
+  async shadow(query: ShadowQuery): Promise<ShadowReport & { workers: number }> {
+    if (!this.clustered) return { ...this.localShadow(query), workers: 1 };
+    const reports = await clusterShadow(query);
+    return { ...mergeShadowReports(reports, query.limit), workers: reports.length };
   }
 
   async latency(): Promise<LatencySummary & { workers: number }> {

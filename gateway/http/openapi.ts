@@ -150,7 +150,8 @@ export const ADMIN_OPENAPI = {
         summary: 'Every legacy route: mode, contract, sample rate, shadow statistics',
         responses: {
           '200': {
-            description: 'The routes in force on the process that answered, and the fleet view.',
+            description:
+              'The routes in force on the process that answered (shadow counts: of every worker of the instance), and the fleet view.',
             headers: etag,
             content: json({
               type: 'object',
@@ -214,7 +215,8 @@ export const ADMIN_OPENAPI = {
         ],
         responses: {
           '200': {
-            description: 'Per route statistics and mismatches, of the process that answered.',
+            description:
+              'Per route statistics and the newest mismatches, of every worker of the instance (`workers`: how many answered).',
             content: json({ type: 'object' }),
           },
           '400': error('A malformed limit (BAD_QUERY).'),

@@ -38,7 +38,7 @@ describe('hostile: malformed input', { timeout: 120_000 }, () => {
   });
 
   test('malformed percent-encoding in a path is 400 BAD_REQUEST on every route, with or without auth', async () => {
-    const probe = await HealthProber.start(gw.port, control);
+    const probe = await HealthProber.start(gw, control);
     const cases: Array<[string, string, Record<string, string>]> = [
       ['GET', '/compare/assets/%E0%A4%A', {}],
       ['PUT', '/v1/admin/routes/%E0%A4%A', {}],

@@ -43,7 +43,7 @@ describe('hostile: pipelining', { timeout: 120_000 }, () => {
   test('pipelined streams leave no phantom: gauges and caps return to baseline when the sockets go', async () => {
     const thirty = Buffer.concat(Array.from({ length: 30 }, () => STREAM));
     const heap0 = await heap(gw);
-    const probe = await HealthProber.start(gw.port, control);
+    const probe = await HealthProber.start(gw, control);
     // 20 connections from one address, 30 pipelined stream requests each, then gone.
     const clients: RawClient[] = [];
     for (let i = 0; i < 20; i++) {
@@ -113,7 +113,7 @@ describe('hostile: pipelining', { timeout: 120_000 }, () => {
   test('the requests one connection may queue are bounded: past the bound the connection is closed', async () => {
     const queue = Buffer.concat(Array.from({ length: 5000 }, () => rawRequest('GET', '/v1/stats/latency')));
     const heap0 = await heap(gw);
-    const probe = await HealthProber.start(gw.port, control);
+    const probe = await HealthProber.start(gw, control);
     const c = await RawClient.open(gw.port);
     // A client that queues thousands of requests and reads nothing.
     c.socket.pause();
@@ -126,7 +126,7 @@ describe('hostile: pipelining', { timeout: 120_000 }, () => {
   test('pipelined /metrics: rendered once per interval, every scrape gets the same bytes, /healthz answers', async () => {
     const scrapes = Buffer.concat(Array.from({ length: 2000 }, () => rawRequest('GET', '/metrics')));
     const heap0 = await heap(gw);
-    const probe = await HealthProber.start(gw.port, control);
+    const probe = await HealthProber.start(gw, control);
     // 40 connections, each with the most pipelined scrapes a connection may queue, none read.
     const flood: RawClient[] = [];
     for (let i = 0; i < 40; i++) {
