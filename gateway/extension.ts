@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import type { SelectionRegistry } from './cache/selection.ts';
 import type { SnapshotCache } from './cache/snapshot-cache.ts';
 import type { Config } from './config/load.ts';
+import type { FleetFigures } from './fleet/index.ts';
 import type { FleetState } from './fleet/state.ts';
 import type { Logger } from './observability/logger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
@@ -45,6 +46,8 @@ export interface ExtensionHost extends GatewayView {
   readonly logger: Logger;
   /** Fleet-wide admin state (route modes and sample rates travel here). */
   readonly fleet: Pick<FleetState, 'view' | 'routes' | 'publishRoutes' | 'onRoutes'>;
+  /** Per-worker reports: what this process answers, and every worker's answer (WORKERS > 1). */
+  readonly figures: Pick<FleetFigures, 'serveReports' | 'reports'>;
 }
 
 /** Builds an extension once the gateway's parts exist (createGateway calls it). */

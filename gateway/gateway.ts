@@ -107,7 +107,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
     rollout: createRollout(config, { hub, metrics, logger, now, store: fleet }),
     fleet,
-    figures: new FleetFigures(metrics, now, { shadow: (q) => ctx.legacy.shadowReport(q) }),
+    figures: new FleetFigures(metrics, now),
     kafkaHealth,
     extensions,
     overload,

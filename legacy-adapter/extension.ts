@@ -2,6 +2,7 @@ import type { Config } from '../gateway/config/load.ts';
 import type { ExtensionFactory, GatewayExtension } from '../gateway/extension.ts';
 import { LegacyAdapter, type LegacyDeps } from './adapter.ts';
 import { legacyRouter } from './legacy-route.ts';
+import { mergeShadowReports, type ShadowQuery, type ShadowReport } from './shadow/report.ts';
 
 /** The legacy adapter as mounted on a gateway: its routes, its admin API, and its lifecycle. */
 export interface LegacyExtension extends GatewayExtension {
@@ -27,10 +28,16 @@ export function legacyExtension(
     });
     // Route modes and sample rates are fleet state: every process applies each new version.
     host.fleet.onRoutes((s) => adapter.applyDesired(s));
+    // Shadow statistics are per process: every worker answers with its own, the asker merges.
+    host.figures.serveReports((q) => adapter.shadowReport(q as ShadowQuery));
+    const shadow = async (query: ShadowQuery): Promise<ShadowReport & { workers: number }> => {
+      const reports = (await host.figures.reports(query)) as ShadowReport[];
+      return { ...mergeShadowReports(reports, query.limit), workers: reports.length };
+    };
     return {
       name: 'legacy-adapter',
       adapter,
-      routers: () => [legacyRouter({ config, legacy: adapter, fleet: host.fleet, now: host.now })],
+      routers: () => [legacyRouter({ config, legacy: adapter, fleet: host.fleet, shadow, now: host.now })],
       start() {},
       stop: () => adapter.close(),
     };

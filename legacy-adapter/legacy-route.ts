@@ -2,13 +2,13 @@ import type { Router } from 'express';
 import type { Config } from '../gateway/config/load.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { basedOn, setVersion } from '../gateway/fleet/http.ts';
-import type { FleetFigures } from '../gateway/fleet/index.ts';
 import type { FleetState } from '../gateway/fleet/state.ts';
 import { requireAdmin } from '../gateway/http/admin-auth.ts';
 import { gatewayRouter } from '../gateway/http/exact-router.ts';
 import { jsonBody } from '../gateway/http/json-body.ts';
 import { queryString } from '../gateway/http/request-utils.ts';
 import type { LegacyAdapter, RoutePatch } from './adapter.ts';
+import type { ShadowQuery, ShadowReport } from './shadow/report.ts';
 
 const PATCH_KEYS = new Set(['mode', 'contract', 'sampleRate']);
 
@@ -26,7 +26,8 @@ export function legacyRouter(ctx: {
   readonly config: Pick<Config, 'admin'>;
   readonly legacy: LegacyAdapter;
   readonly fleet: Pick<FleetState, 'view' | 'routes' | 'publishRoutes'>;
-  readonly figures: Pick<FleetFigures, 'shadow'>;
+  /** Shadow statistics and recent mismatches of every worker of the instance, merged. */
+  readonly shadow: (query: ShadowQuery) => Promise<ShadowReport & { workers: number }>;
   readonly now: () => number;
 }): Router {
   const legacy = ctx.legacy;
@@ -34,7 +35,7 @@ export function legacyRouter(ctx: {
 
   router.get('/v1/admin/routes', requireAdmin(ctx.config, 'read'), async (_req, res) => {
     // The shadow counts of every worker; those of this process if the primary does not answer.
-    const fleetShadow = await ctx.figures.shadow({ limit: 0 }).catch(() => null);
+    const fleetShadow = await ctx.shadow({ limit: 0 }).catch(() => null);
     setVersion(res, legacy.version);
     res.json({
       version: legacy.version,
@@ -100,7 +101,7 @@ export function legacyRouter(ctx: {
           details: { parameter: 'limit' },
         },
       );
-    res.json(await ctx.figures.shadow({ route, limit }));
+    res.json(await ctx.shadow({ route, limit }));
   });
 
   router.use(legacy.handle);

@@ -1,9 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { ShadowQuery, ShadowReport } from '../../legacy-adapter/shadow/report.ts';
 import { type DistinctSketch, estimateUnion } from '../observability/distinct-counter.ts';
 import type { LatencyWindow } from '../observability/latency-stats.ts';
 import type { ControlLog, ControlRecord } from './control-log.ts';
+
+/**
+ * An extension's question to every worker and each worker's answer (JSON over IPC; the legacy
+ * adapter's shadow statistics): the core carries them without knowing their shape.
+ */
+export type ReportQuery = unknown;
+export type Report = unknown;
 
 /**
  * What the workers of one instance (WORKERS > 1) and their primary say to each other over the
@@ -21,8 +27,8 @@ type Msg =
   | { sy: 'control-replay' }
   | { sy: 'control-record'; record: ControlRecord }
   | { sy: 'control-loaded' }
-  | { sy: 'figures-req'; id: number; shadow?: ShadowQuery }
-  | { sy: 'figures-collect'; id: number; shadow?: ShadowQuery }
+  | { sy: 'figures-req'; id: number; shadow?: ReportQuery }
+  | { sy: 'figures-collect'; id: number; shadow?: ReportQuery }
   | {
       sy: 'figures-part';
       id: number;
@@ -30,9 +36,9 @@ type Msg =
       latency: LatencyWindow;
       pollers: DistinctSketch | null;
     }
-  | { sy: 'shadow-part'; id: number; shadow: ShadowReport }
+  | { sy: 'shadow-part'; id: number; shadow: Report }
   | { sy: 'figures-res'; id: number; text: string; latency: LatencyWindow[]; workers: number }
-  | { sy: 'shadow-res'; id: number; shadow: ShadowReport[] };
+  | { sy: 'shadow-res'; id: number; shadow: Report[] };
 
 function isMsg(m: unknown): m is Msg {
   return typeof m === 'object' && m !== null && typeof (m as { sy?: unknown }).sy === 'string';
@@ -54,7 +60,7 @@ type FiguresPart = {
   pollers: DistinctSketch | null;
 };
 let collector: (() => Promise<FiguresPart>) | null = null;
-let shadowCollector: ((q: ShadowQuery) => ShadowReport) | null = null;
+let shadowCollector: ((q: ReportQuery) => Report) | null = null;
 
 function listen(): void {
   if (listening) return;
@@ -122,14 +128,14 @@ export function serveFigures(collect: () => Promise<FiguresPart>): void {
   listen();
 }
 
-/** In a worker: answers the primary's collection of shadow statistics with this process's. */
-export function serveShadow(collect: (q: ShadowQuery) => ShadowReport): void {
+/** In a worker: answers the primary's collection of an extension's report with this process's. */
+export function serveReport(collect: (q: ReportQuery) => Report): void {
   shadowCollector = collect;
   listen();
 }
 
-/** In a worker: the shadow statistics of every worker of this instance (one report each). */
-export async function clusterShadow(query: ShadowQuery): Promise<ShadowReport[]> {
+/** In a worker: the extension's report of every worker of this instance (one each). */
+export async function clusterReports(query: ReportQuery): Promise<Report[]> {
   const r = await ask<Extract<Msg, { sy: 'shadow-res' }>>(
     { sy: 'figures-req', id: nextId++, shadow: query },
     COLLECT_TIMEOUT_MS + 3000,
@@ -236,7 +242,7 @@ export function servePrimary(): void {
   const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
 
   // Asks every live worker for its part; answers with those in after COLLECT_TIMEOUT_MS at most.
-  const gather = async (shadow: ShadowQuery | undefined): Promise<Part[]> => {
+  const gather = async (shadow: ReportQuery | undefined): Promise<Part[]> => {
     const id = collectId++;
     const live = workers().filter((w) => w.isConnected());
     const parts: Part[] = [];
@@ -271,7 +277,7 @@ export function servePrimary(): void {
     };
   };
 
-  const collectShadow = async (query: ShadowQuery): Promise<Extract<Msg, { sy: 'shadow-res' }>> => {
+  const collectShadow = async (query: ReportQuery): Promise<Extract<Msg, { sy: 'shadow-res' }>> => {
     const parts = (await gather(query)).filter((p) => p.sy === 'shadow-part');
     return { sy: 'shadow-res', id: 0, shadow: parts.map((p) => p.shadow) };
   };

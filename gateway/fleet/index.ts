@@ -1,8 +1,3 @@
-import {
-  mergeShadowReports,
-  type ShadowQuery,
-  type ShadowReport,
-} from '../../legacy-adapter/shadow/report.ts';
 import type { Config } from '../config/load.ts';
 import { LatencyStats, type LatencySummary, summariseWindows } from '../observability/latency-stats.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -13,10 +8,12 @@ import type { KafkaHealth } from '../source/kafka-health.ts';
 import {
   ClusterControlLog,
   clusterFigures,
-  clusterShadow,
+  clusterReports,
   inClusterWorker,
+  type Report,
+  type ReportQuery,
   serveFigures,
-  serveShadow,
+  serveReport,
 } from './cluster-ipc.ts';
 import { type ControlLog, MemoryControlLog } from './control-log.ts';
 import { FleetState, type ProcessIdentity } from './state.ts';
@@ -66,28 +63,26 @@ export function createFleetState(
 
 /**
  * The figures an operator reads, whatever WORKERS is: `/metrics`, `/v1/stats/latency` and
- * `/v1/admin/shadow` of this process alone, or, in a worker, of every worker of the instance
- * (summed by the primary: counters and histograms added, gauges by their aggregator, see
- * GatewayMetrics; shadow reports merged by mergeShadowReports).
+ * an extension's report (the legacy adapter's `/v1/admin/shadow`) of this process alone, or,
+ * in a worker, of every worker of the instance (summed by the primary: counters and histograms
+ * added, gauges by their aggregator, see GatewayMetrics; reports merged by their extension).
  */
 export class FleetFigures {
   readonly stats: LatencyStats;
   private readonly clustered: boolean;
-  private readonly localShadow: (q: ShadowQuery) => ShadowReport;
+  private localReport: ((q: ReportQuery) => Report) | null = null;
 
   /**
-   * @param opts.shadow this process's shadow report (the legacy adapter's); default: no routes.
    * @param opts.clustered whether to ask the cluster primary; default: when in a cluster worker.
    */
   constructor(
     private readonly metrics: GatewayMetrics,
     now: () => number,
-    opts: { clustered?: boolean; shadow?: (q: ShadowQuery) => ShadowReport } = {},
+    opts: { clustered?: boolean } = {},
   ) {
     this.stats = new LatencyStats(metrics, now);
     this.clustered = opts.clustered ?? inClusterWorker();
-    this.localShadow = opts.shadow ?? (() => ({ routes: {}, mismatches: [] }));
-    if (this.clustered) serveShadow((q) => this.localShadow(q));
+    if (this.clustered) serveReport((q) => (this.localReport === null ? null : this.localReport(q)));
     if (this.clustered)
       serveFigures(async () => {
         for (const f of this.metrics.beforeScrape) f();
@@ -113,11 +108,18 @@ export class FleetFigures {
     return (await clusterFigures()).text;
   }
 
-  /** Shadow statistics and recent mismatches of every worker of the instance, merged. */
-  async shadow(query: ShadowQuery): Promise<ShadowReport & { workers: number }> {
-    if (!this.clustered) return { ...this.localShadow(query), workers: 1 };
-    const reports = await clusterShadow(query);
-    return { ...mergeShadowReports(reports, query.limit), workers: reports.length };
+  /**
+   * Sets what this process answers when an extension asks every worker for its report (one
+   * extension has one: the legacy adapter's shadow statistics).
+   */
+  serveReports(local: (q: ReportQuery) => Report): void {
+    this.localReport = local;
+  }
+
+  /** The report of every worker of the instance (this process's alone outside a cluster). */
+  async reports(query: ReportQuery): Promise<Report[]> {
+    if (!this.clustered) return this.localReport === null ? [] : [this.localReport(query)];
+    return (await clusterReports(query)).filter((r) => r !== null);
   }
 
   async latency(): Promise<LatencySummary & { workers: number }> {
