@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { legacyContractsSchema, legacyRoutesSchema } from '../../legacy-adapter/config.ts';
-import { corsOriginsSchema, trustProxySchema } from '../security/security-config.ts';
 import { booleanSetting, kafkaSecuritySchema } from './kafka-schema.ts';
+import { corsOriginsSchema, trustProxySchema } from './security-config.ts';
 import { streamsSchema } from './streams.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
