@@ -16,7 +16,7 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Comma-separated `host:port` list; `[::1]:9092` for IPv6, and a listener prefix as consoles
-   * print it (`SASL_SSL://host:9092`) is understood (gateway/source/kafka-brokers.ts checks it).
+   * print it (`SASL_SSL://host:9092`) is understood (gateway/config/kafka-brokers.ts checks it).
    * Unset: the embedded demo feed, no Kafka needed.
    */
   KAFKA_BROKERS: z.string().optional(),
