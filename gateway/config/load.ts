@@ -9,8 +9,8 @@ import {
 } from '../../legacy-adapter/config.ts';
 import type { RegistryConfig } from '../formats/registry-client.ts';
 import { recordSchemaProblems } from '../security/record-schema.ts';
-import type { CodecName, ProducerCompression } from '../source/kafka-codecs.ts';
 import { configFilePath, fileKeyOf, readConfigFile } from './file.ts';
+import type { CodecName, ProducerCompression } from './kafka-codec-names.ts';
 import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
 import { envSchema } from './schema.ts';
 import { type SecurityConfig, securityConfig } from './security-config.ts';
