@@ -7,8 +7,8 @@ import {
   parseLegacyRoutesSpec,
   resolveLegacyConfig,
 } from '../../legacy-adapter/config.ts';
+import { recordSchemaProblems } from '../formats/record-schema.ts';
 import type { RegistryConfig } from '../formats/registry-client.ts';
-import { recordSchemaProblems } from '../security/record-schema.ts';
 import { configFilePath, fileKeyOf, readConfigFile } from './file.ts';
 import type { CodecName, ProducerCompression } from './kafka-codec-names.ts';
 import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';

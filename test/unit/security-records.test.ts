@@ -14,15 +14,15 @@ import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
 import { loadConfig } from '../../gateway/config/load.ts';
 import { type StreamConfig, streamSchema } from '../../gateway/config/streams.ts';
 import {
+  compileRecordSchema,
+  recordValidators,
+  unsupportedKeywords,
+} from '../../gateway/formats/record-schema.ts';
+import {
   type DeadLetter,
   DeadLetterQueue,
   deadLetterHeaders,
 } from '../../gateway/security/dead-letter-queue.ts';
-import {
-  compileRecordSchema,
-  recordValidators,
-  unsupportedKeywords,
-} from '../../gateway/security/record-schema.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
 
 const ORDER_SCHEMA = {
