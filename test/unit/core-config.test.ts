@@ -4,8 +4,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, DEMO_STREAMS, loadConfig } from '../../gateway/config/load.ts';
-import { envSchema } from '../../gateway/config/schema.ts';
+import { ConfigError, DEMO_STREAMS, settingsSchema } from '../../gateway/config/load.ts';
+import { loadConfig, SWITCHYARD_CONFIG_PARTS } from '../../gateway/switchyard.ts';
+
+/** Every setting: the core's and the extensions' (the legacy adapter's LEGACY_*). */
+const envSchema = settingsSchema(SWITCHYARD_CONFIG_PARTS);
 
 function problemsOf(env: Record<string, string>, argv: string[] = []): string[] {
   try {

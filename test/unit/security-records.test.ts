@@ -11,7 +11,6 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { decodeRecord, findHostileKey } from '../../gateway/cache/record-decoder.ts';
 import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { type StreamConfig, streamSchema } from '../../gateway/config/streams.ts';
 import {
   compileRecordSchema,
@@ -24,6 +23,7 @@ import {
   deadLetterHeaders,
 } from '../../gateway/security/dead-letter-queue.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 
 const ORDER_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
