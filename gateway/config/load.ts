@@ -124,8 +124,17 @@ export interface LoadOptions<P extends readonly ConfigPart[] = readonly ConfigPa
   parts?: P;
 }
 
-/** The settings schema: the core's, with the parts' settings added. */
+/**
+ * The settings schema: the core's, with the parts' settings added. A part may not redefine a
+ * setting (the core's or another part's): that is a bug of the composition, thrown at once.
+ */
 export function settingsSchema(parts: readonly ConfigPart[] = []) {
+  const seen = new Set(Object.keys(envSchema.shape));
+  for (const part of parts)
+    for (const name of Object.keys(part.shape)) {
+      if (seen.has(name)) throw new Error(`config part "${part.key}" redefines the setting ${name}`);
+      seen.add(name);
+    }
   return parts.length === 0 ? envSchema : envSchema.extend(Object.assign({}, ...parts.map((p) => p.shape)));
 }
 
