@@ -5,12 +5,18 @@ import {
   unusedContractWarnings,
 } from '../legacy-adapter/contract-loader.ts';
 import { isClusterPrimary, runPrimary } from './cluster.ts';
-import { type Config, ConfigError, loadConfig } from './config/load.ts';
+import { ConfigError } from './config/load.ts';
 import { createApp } from './http/app.ts';
 import { createHttpServer } from './http/server.ts';
 import { shutdown } from './lifecycle.ts';
 import { createLogger } from './observability/logger.ts';
-import { createGateway, startDemoBackend, startGateway } from './switchyard.ts';
+import {
+  createGateway,
+  loadConfig,
+  type SwitchyardConfig,
+  startDemoBackend,
+  startGateway,
+} from './switchyard.ts';
 
 /** Exit code of a start-up failure fixed by a setting (bad config, port in use): not respawned. */
 const EXIT_CONFIG = 2;
@@ -20,7 +26,7 @@ const EXIT_CONFIG = 2;
  * Everything else is built by createGateway()/createApp() and can run without this file.
  */
 async function main(): Promise<void> {
-  let config: Config;
+  let config: SwitchyardConfig;
   try {
     config = loadConfig(process.env, process.argv.slice(2), { discoverFile: true });
   } catch (err) {

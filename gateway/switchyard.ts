@@ -9,16 +9,46 @@ import type { LegacyContract } from '../compat/contracts/types.ts';
 import { demoRouter } from '../compat/demo/demo-route.ts';
 import { clientKitRouter } from '../compat/server/client-kit-route.ts';
 import type { LegacyAdapter } from '../legacy-adapter/adapter.ts';
+import { type LegacyGatewayConfig, legacyConfigPart } from '../legacy-adapter/config.ts';
 import type { LoadedContract } from '../legacy-adapter/contract-loader.ts';
 import { type DemoLegacyBackend, startDemoLegacyBackend } from '../legacy-adapter/demo-backend.ts';
 import { legacyExtension } from '../legacy-adapter/extension.ts';
-import type { Config } from './config/load.ts';
+import {
+  type LoadedSettings,
+  type LoadOptions,
+  loadConfig as loadCoreConfig,
+  loadSettings as loadCoreSettings,
+} from './config/load.ts';
 import type { GatewayContext } from './context.ts';
 import type { ExtensionFactory } from './extension.ts';
 import { createGateway as createCore, type GatewayOverrides } from './gateway.ts';
 import type { Logger } from './observability/logger.ts';
 
 export { startGateway, stopGateway } from './gateway.ts';
+
+/** The config of a Switchyard: the core's, with the legacy adapter's part (`config.legacy`). */
+export type SwitchyardConfig = LegacyGatewayConfig;
+
+/** The extensions' parts of the configuration, validated and reported with the core's settings. */
+export const SWITCHYARD_CONFIG_PARTS = [legacyConfigPart] as const;
+
+/** loadConfig() (gateway/config/load.ts) with the extensions' settings: what main.ts and the tests load. */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  argv: readonly string[] = [],
+  opts: Omit<LoadOptions, 'parts'> = {},
+): SwitchyardConfig {
+  return loadCoreConfig(env, argv, { ...opts, parts: SWITCHYARD_CONFIG_PARTS });
+}
+
+/** loadSettings() with the extensions' settings (`switchyard config check|print`). */
+export function loadSettings(
+  env: Record<string, string | undefined>,
+  argv: readonly string[] = [],
+  opts: Omit<LoadOptions, 'parts'> = {},
+): LoadedSettings<SwitchyardConfig> {
+  return loadCoreSettings(env, argv, { ...opts, parts: SWITCHYARD_CONFIG_PARTS });
+}
 
 export interface SwitchyardOverrides extends GatewayOverrides {
   /** Legacy contracts: as loaded from LEGACY_CONTRACTS (main.ts), or by name; default: none. */
@@ -44,7 +74,7 @@ const compatRoutes: ExtensionFactory = () => ({
  * Builds the gateway (not started) with the legacy adapter and compat's routes mounted as
  * extensions: `createApp(switchyard)` serves them next to the core's routes.
  */
-export function createGateway(config: Config, overrides: SwitchyardOverrides = {}): Switchyard {
+export function createGateway(config: SwitchyardConfig, overrides: SwitchyardOverrides = {}): Switchyard {
   const { legacyContracts, legacyUrl, ...core } = overrides;
   const legacy = legacyExtension(config, { contracts: legacyContracts, backendUrl: legacyUrl });
   let adapter: LegacyAdapter | undefined;
@@ -69,6 +99,9 @@ export function createGateway(config: Config, overrides: SwitchyardOverrides = {
  * demo feed as the cache (legacy-adapter/demo-backend.ts), so proxy/shadow/serve show one dataset.
  * Null when the config asks for no demo backend.
  */
-export function startDemoBackend(config: Config, logger: Logger): Promise<DemoLegacyBackend | null> {
+export function startDemoBackend(
+  config: SwitchyardConfig,
+  logger: Logger,
+): Promise<DemoLegacyBackend | null> {
   return config.legacy.demoBackend ? startDemoLegacyBackend(config, logger) : Promise.resolve(null);
 }

@@ -1,6 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { LegacyContract } from '../compat/contracts/types.ts';
-import type { Config } from '../gateway/config/load.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import type { GatewayView } from '../gateway/extension.ts';
 import type { RouteSetting, RoutesDocument, RoutesState } from '../gateway/fleet/state.ts';
@@ -14,6 +13,7 @@ import { TokenBucket } from '../gateway/util/token-bucket.ts';
 import {
   contractProblem,
   contractStreamProblems,
+  type LegacyGatewayConfig,
   type LegacyRouteConfig,
   modeProblem,
   type RouteMode,
@@ -33,7 +33,7 @@ export type LegacyHost = GatewayView;
 
 /** What the adapter is built from, before the gateway context exists. */
 export interface LegacyDeps {
-  config: Pick<Config, 'legacy' | 'streams'>;
+  config: Pick<LegacyGatewayConfig, 'legacy' | 'streams'>;
   metrics: GatewayMetrics;
   logger: Logger;
   /** The context, read lazily (on the first request, never in the constructor). */

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { liveMapContract } from '../compat/contracts/live-map.ts';
 import type { LegacyContract } from '../compat/contracts/types.ts';
+import type { ConfigPart } from '../gateway/config/config-part.ts';
 import { parseListSpec } from '../gateway/config/list-spec.ts';
+import type { Config } from '../gateway/config/load.ts';
+import { int } from '../gateway/config/schema.ts';
 
 /** How a legacy route answers; see docs/migration-guide.md. */
 export const ROUTE_MODES = ['proxy', 'shadow', 'serve'] as const;
@@ -222,3 +225,56 @@ export function resolveLegacyConfig(
     problems,
   };
 }
+
+/**
+ * The legacy adapter's settings, keyed by environment variable as the core's (docs/configuration.md
+ * documents them with the rest; the config file holds them under their camelCase names).
+ */
+export const legacySettingsShape = {
+  /** Base URL of the legacy polling backend (legacy routes proxy to it). */
+  LEGACY_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://legacy:8081' })
+    .optional(),
+  /** The most a proxied legacy request may take, end to end, before a 504. */
+  LEGACY_TIMEOUT_MS: int(100, 120_000).default(5000),
+  /** Fraction (0..1) of requests on a `shadow` route that are also rendered and compared. */
+  LEGACY_SHADOW_SAMPLE: z.coerce.number().min(0).max(1).default(0.1),
+  /** At most this many shadow comparisons per second (the CPU budget of shadow mode). */
+  LEGACY_SHADOW_MAX_PER_SECOND: int(1, 10_000).default(20),
+  /** A `serve` route falls back to the backend when the source is silent for longer. */
+  LEGACY_STALE_LIMIT_MS: int(1000, 3_600_000).default(30_000),
+  /** Legacy bodies larger than this are not buffered for comparison (counted as legacy_error). */
+  LEGACY_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** `name:path:mode[:contract],...` or a JSON array; `none` for no routes. */
+  LEGACY_ROUTES: legacyRoutesSchema.optional(),
+  /** Contract modules or folders of your own, comma-separated; unset: the bundled live-map example. */
+  LEGACY_CONTRACTS: legacyContractsSchema.optional(),
+  /** The demo's in-process reference backend: its port and refresh cadence. */
+  LEGACY_DEMO_PORT: int(0, 65535).default(8081),
+  LEGACY_DEMO_REFRESH_MS: int(100, 3_600_000).default(10_000),
+};
+
+/**
+ * The legacy adapter's part of the gateway config: its LEGACY_* settings, the short form of
+ * LEGACY_ROUTES, and `config.legacy` built from them. The composition (gateway/switchyard.ts)
+ * passes it to loadConfig(); the core config knows nothing of it.
+ */
+export const legacyConfigPart: ConfigPart<'legacy', LegacyConfig> = {
+  key: 'legacy',
+  shape: legacySettingsShape,
+  structured: ['LEGACY_ROUTES', 'LEGACY_CONTRACTS'],
+  paths: ['LEGACY_CONTRACTS'],
+  textForms: {
+    LEGACY_ROUTES: {
+      parse: parseLegacyRoutesSpec,
+      hint: 'use name:path:mode[:contract],... or a JSON array',
+    },
+  },
+  resolve: (settings, streams) => {
+    const r = resolveLegacyConfig(settings as unknown as LegacyEnv, streams);
+    return { value: r.legacy, problems: r.problems };
+  },
+};
+
+/** A gateway config with the legacy adapter's part (what loadConfig returns given legacyConfigPart). */
+export type LegacyGatewayConfig = Config & { readonly legacy: LegacyConfig };

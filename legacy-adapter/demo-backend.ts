@@ -1,7 +1,7 @@
-import type { Config } from '../gateway/config/load.ts';
 import type { Logger } from '../gateway/observability/logger.ts';
 import { DemoSource } from '../gateway/source/demo-source.ts';
 import type { RecordSource } from '../gateway/source/types.ts';
+import type { LegacyGatewayConfig } from './config.ts';
 import { ReferenceBackend } from './reference-backend/server.ts';
 import { LiveMapStore } from './reference-backend/store.ts';
 import { TeeSource } from './tee-source.ts';
@@ -20,7 +20,10 @@ export interface DemoLegacyBackend {
  * LEGACY_DEMO_PORT (127.0.0.1 only) and is fed the very records the gateway's cache gets,
  * through a tee on the one demo generator, so proxy, shadow and serve show the same data.
  */
-export async function startDemoLegacyBackend(config: Config, logger: Logger): Promise<DemoLegacyBackend> {
+export async function startDemoLegacyBackend(
+  config: LegacyGatewayConfig,
+  logger: Logger,
+): Promise<DemoLegacyBackend> {
   const demo = config.legacy.demoBackend;
   const feed = config.streams.find((s) => s.mode === 'feed');
   const table = config.streams.find((s) => s.mode === 'table');

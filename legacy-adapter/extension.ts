@@ -1,6 +1,6 @@
-import type { Config } from '../gateway/config/load.ts';
 import type { ExtensionFactory, GatewayExtension } from '../gateway/extension.ts';
 import { LegacyAdapter, type LegacyDeps } from './adapter.ts';
+import type { LegacyGatewayConfig } from './config.ts';
 import { legacyRouter } from './legacy-route.ts';
 import { mergeShadowReports, type ShadowQuery, type ShadowReport } from './shadow/report.ts';
 
@@ -14,7 +14,7 @@ export interface LegacyExtension extends GatewayExtension {
  * built from the gateway's read-only view, following route modes and sample rates as fleet state.
  */
 export function legacyExtension(
-  config: Config,
+  config: LegacyGatewayConfig,
   opts: Pick<LegacyDeps, 'contracts' | 'backendUrl'> = {},
 ): ExtensionFactory<LegacyExtension> {
   return (host) => {

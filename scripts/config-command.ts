@@ -5,7 +5,8 @@
  */
 
 import { printableSettings } from '../gateway/config/file.ts';
-import { ConfigError, loadSettings } from '../gateway/config/load.ts';
+import { ConfigError } from '../gateway/config/load.ts';
+import { loadSettings } from '../gateway/switchyard.ts';
 import {
   ContractLoadError,
   prepareContracts,

@@ -14,9 +14,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { createApp } from '../../gateway/http/app.ts';
-import { createGateway, startGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway } from '../../gateway/switchyard.ts';
 import { SseLoad } from '../load/sse-load.ts';
 
 const { values } = parseArgs({

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { KafkaSource } from '../../gateway/source/kafka-source.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 
 const { values } = parseArgs({ options: { topics: { type: 'string', default: '1,8,32' } } });
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);

@@ -31,7 +31,7 @@ export interface FormatDecoders {
 }
 
 /**
- * A stream's optional record schema (gateway/security/record-schema.ts builds one from the
+ * A stream's optional record schema (gateway/formats/record-schema.ts builds one from the
  * stream's `schema` file): null when the parsed value conforms, else a short reason.
  */
 export type RecordValidator = (value: unknown) => string | null;

@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import { GatewayError } from '../errors.ts';
 import { streamsJson } from '../protocol/json.ts';
 import { formatEventId, lineageHash, type ParsedEventId, parseEventId, streamSetHash } from './event-id.ts';
 import type { History } from './history.ts';
@@ -123,6 +122,24 @@ export class Selection {
   }
 }
 
+/** Why a `streams` selection is refused: malformed, too long, too many names, or an unknown one. */
+export type SelectionProblem = 'malformed' | 'too_long' | 'too_many' | 'unknown_stream';
+
+/**
+ * A selection the cache refuses. The cache knows no HTTP: the transport maps `problem` to the
+ * error catalogue (gateway/http/send-error.ts), `message` and `details` going to the client as they are.
+ */
+export class SelectionError extends Error {
+  constructor(
+    readonly problem: SelectionProblem,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = 'SelectionError';
+  }
+}
+
 /** Parses `?streams=` into a shared Selection. Unknown names and oversize lists are 400s. */
 export class SelectionRegistry {
   private readonly cache: LRUCache<string, Selection>;
@@ -146,8 +163,8 @@ export class SelectionRegistry {
   /** `undefined` or empty means every configured stream. */
   resolve(raw: unknown): Selection {
     if (raw !== undefined && typeof raw !== 'string')
-      throw new GatewayError('BAD_QUERY', 'streams must be given once, as a comma-separated list', {
-        details: { parameter: 'streams' },
+      throw new SelectionError('malformed', 'streams must be given once, as a comma-separated list', {
+        parameter: 'streams',
       });
     const text = raw ?? '';
     const known = this.byText.get(text);
@@ -159,12 +176,12 @@ export class SelectionRegistry {
 
   private parse(text: string): Selection {
     if (text.length > 4096)
-      throw new GatewayError('BAD_QUERY', 'streams is too long', { details: { parameter: 'streams' } });
+      throw new SelectionError('too_long', 'streams is too long', { parameter: 'streams' });
     const names =
       text === '' ? [...this.streams.keys()] : [...new Set(text.split(',').map((n) => n.trim()))].sort();
     if (names.length > this.maxPerRequest)
-      throw new GatewayError('TOO_MANY_STREAMS', `at most ${this.maxPerRequest} streams per request`, {
-        details: { limit: this.maxPerRequest },
+      throw new SelectionError('too_many', `at most ${this.maxPerRequest} streams per request`, {
+        limit: this.maxPerRequest,
       });
     const key = names.join(',');
     const hit = this.cache.get(key);
@@ -173,11 +190,9 @@ export class SelectionRegistry {
     for (const name of names) {
       const s = this.streams.get(name);
       if (!s)
-        throw new GatewayError('UNKNOWN_STREAM', `unknown stream "${name.slice(0, 64)}"`, {
-          details: {
-            stream: name.slice(0, 64),
-            ...(this.revealNames ? { known: [...this.streams.keys()] } : {}),
-          },
+        throw new SelectionError('unknown_stream', `unknown stream "${name.slice(0, 64)}"`, {
+          stream: name.slice(0, 64),
+          ...(this.revealNames ? { known: [...this.streams.keys()] } : {}),
         });
       states.push(s);
     }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ConfigPart } from './config-part.ts';
 import { envSchema } from './schema.ts';
 
 /**
@@ -29,15 +30,15 @@ export const fileKeyOf = (envName: string): string =>
 /** `pollIntervalMs` -> `POLL_INTERVAL_MS`. */
 export const envNameOf = (fileKey: string): string => fileKey.replace(/([A-Z])/g, '_$1').toUpperCase();
 
-/** Settings whose value is a structure in the file (the others are scalars or lists). */
-const STRUCTURED = new Set(['STREAMS', 'LEGACY_ROUTES', 'LEGACY_CONTRACTS']);
+/** The core's settings whose value is a structure in the file (the others are scalars or lists). */
+const STRUCTURED = ['STREAMS'];
 
 /**
  * Reads and shape-checks a config file: unknown keys, and values of the wrong kind, are
  * problems naming the file and the key; the values themselves are checked by the schema with
  * the rest. Relative paths inside it (contracts, stream schemas) are resolved from its folder.
  */
-export function readConfigFile(path: string): FileSettings {
+export function readConfigFile(path: string, parts: readonly ConfigPart[] = []): FileSettings {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   let raw: unknown;
@@ -57,17 +58,19 @@ export function readConfigFile(path: string): FileSettings {
     return { path, values, problems };
   }
   const base = dirname(resolve(path));
-  const known = Object.keys(envSchema.shape);
+  const shape: Record<string, unknown> = Object.assign({}, envSchema.shape, ...parts.map((p) => p.shape));
+  const known = Object.keys(shape);
+  const structured = new Set([...STRUCTURED, ...parts.flatMap((p) => p.structured ?? [])]);
   for (const [key, value] of Object.entries(raw)) {
     if (key === '$schema') continue;
     const name = envNameOf(key);
-    if (!Object.hasOwn(envSchema.shape, name) || fileKeyOf(name) !== key) {
+    if (!Object.hasOwn(shape, name) || fileKeyOf(name) !== key) {
       const near = nearestKey(key, known.map(fileKeyOf));
       problems.push(`${path}: ${key}: unknown setting${near ? ` (did you mean "${near}"?)` : ''}`);
       continue;
     }
     if (value === null) continue;
-    if (STRUCTURED.has(name)) values[name] = value;
+    if (structured.has(name)) values[name] = value;
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number'))
       values[name] = value.join(',');
     // Scalars as the environment would hold them: the schema parses variables (`true`, `5000`).
@@ -75,18 +78,26 @@ export function readConfigFile(path: string): FileSettings {
       values[name] = String(value);
     else problems.push(`${path}: ${key}: expected a string, number, boolean or list, not an object`);
   }
-  resolvePaths(values, base);
+  resolvePaths(
+    values,
+    base,
+    parts.flatMap((p) => p.paths ?? []),
+  );
   return { path, values, problems };
 }
 
-/** Relative paths in a file (contracts, stream schemas, `*_FILE` settings) are relative to the file. */
-function resolvePaths(values: Record<string, unknown>, base: string): void {
+/**
+ * Relative paths in a file (stream schemas, `*_FILE` settings, the parts' path lists such as
+ * contracts) are relative to the file.
+ */
+function resolvePaths(values: Record<string, unknown>, base: string, pathLists: readonly string[]): void {
   const abs = (p: unknown) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(base, p) : p);
   for (const name of Object.keys(values)) if (name.endsWith('_FILE')) values[name] = abs(values[name]);
-  const contracts = values.LEGACY_CONTRACTS;
-  if (Array.isArray(contracts)) values.LEGACY_CONTRACTS = contracts.map(abs);
-  else if (typeof contracts === 'string')
-    values.LEGACY_CONTRACTS = contracts.split(',').map((p) => abs(p.trim()));
+  for (const name of pathLists) {
+    const list = values[name];
+    if (Array.isArray(list)) values[name] = list.map(abs);
+    else if (typeof list === 'string') values[name] = list.split(',').map((p) => abs(p.trim()));
+  }
   const streams = values.STREAMS;
   if (Array.isArray(streams))
     values.STREAMS = streams.map((s: unknown) =>

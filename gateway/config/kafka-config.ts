@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { BrokerListError, formatBroker, parseBrokerList } from '../source/kafka-brokers.ts';
+import { BrokerListError, formatBroker, parseBrokerList } from './kafka-brokers.ts';
 import type { EnvOutput } from './schema.ts';
 
 /** A secret given inline or as a file (read again whenever it changes: kafka-client.ts). */

@@ -2,18 +2,14 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import {
-  type LegacyConfig,
-  parseLegacyRoutesSpec,
-  resolveLegacyConfig,
-} from '../../legacy-adapter/config.ts';
+import { recordSchemaProblems } from '../formats/record-schema.ts';
 import type { RegistryConfig } from '../formats/registry-client.ts';
-import { recordSchemaProblems } from '../security/record-schema.ts';
-import { type SecurityConfig, securityConfig } from '../security/security-config.ts';
-import type { CodecName, ProducerCompression } from '../source/kafka-codecs.ts';
+import type { ConfigPart, PartsConfig } from './config-part.ts';
 import { configFilePath, fileKeyOf, readConfigFile } from './file.ts';
+import type { CodecName, ProducerCompression } from './kafka-codec-names.ts';
 import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
-import { envSchema } from './schema.ts';
+import { type EnvOutput, envSchema } from './schema.ts';
+import { type SecurityConfig, securityConfig } from './security-config.ts';
 import { parseStreamsSpec, type StreamConfig } from './streams.ts';
 
 /** The validated, frozen configuration of one gateway process. */
@@ -66,8 +62,6 @@ export interface Config {
     readonly createTopic: boolean;
     readonly initialPercent: number;
   };
-  /** Legacy routes (proxy / shadow / serve) and their backend: legacy-adapter/config.ts. */
-  readonly legacy: LegacyConfig;
   /** The Schema Registry of registry-format streams (docs/schema-registry.md); null: none set. */
   readonly schemaRegistry: RegistryConfig | null;
 }
@@ -118,15 +112,35 @@ function unexpectedPositionals(argv: readonly string[]): string[] {
   return out;
 }
 
-/** Where the config file is looked for (gateway/config/file.ts). */
-export interface LoadOptions {
+/** Where the config file is looked for (gateway/config/file.ts), and the extensions' settings. */
+export interface LoadOptions<P extends readonly ConfigPart[] = readonly ConfigPart[]> {
   /** Read `switchyard.config.json` from the working directory when no file is named (the CLI). */
   discoverFile?: boolean;
+  /**
+   * The extensions' parts of the config (the legacy adapter's LEGACY_*), validated and reported
+   * with the core's settings; each lands in the config under its key. Passed by the composition
+   * (gateway/switchyard.ts), since the core knows no extension.
+   */
+  parts?: P;
+}
+
+/**
+ * The settings schema: the core's, with the parts' settings added. A part may not redefine a
+ * setting (the core's or another part's): that is a bug of the composition, thrown at once.
+ */
+export function settingsSchema(parts: readonly ConfigPart[] = []) {
+  const seen = new Set(Object.keys(envSchema.shape));
+  for (const part of parts)
+    for (const name of Object.keys(part.shape)) {
+      if (seen.has(name)) throw new Error(`config part "${part.key}" redefines the setting ${name}`);
+      seen.add(name);
+    }
+  return parts.length === 0 ? envSchema : envSchema.extend(Object.assign({}, ...parts.map((p) => p.shape)));
 }
 
 /** The validated config, and the settings it was built from (`switchyard config print`). */
-export interface LoadedSettings {
-  readonly config: Config;
+export interface LoadedSettings<C extends Config = Config> {
+  readonly config: C;
   readonly settings: Record<string, unknown>;
   /** The config file read, if any. */
   readonly file: string | null;
@@ -137,11 +151,11 @@ export interface LoadedSettings {
  * ignored (the environment holds many); every known one is checked, and all problems are
  * reported together so an operator fixes them in one go.
  */
-export function loadConfig(
+export function loadConfig<P extends readonly ConfigPart[] = readonly []>(
   env: Record<string, string | undefined>,
   argv: readonly string[] = [],
-  opts: LoadOptions = {},
-): Config {
+  opts: LoadOptions<P> = {},
+): Config & PartsConfig<P> {
   return loadSettings(env, argv, opts).config;
 }
 
@@ -149,14 +163,16 @@ export function loadConfig(
  * loadConfig(), keeping the settings: a config file (`--config FILE`, SWITCHYARD_CONFIG), then
  * the environment, then flags, each overriding the one before.
  */
-export function loadSettings(
+export function loadSettings<P extends readonly ConfigPart[] = readonly []>(
   env: Record<string, string | undefined>,
   argv: readonly string[] = [],
-  opts: LoadOptions = {},
-): LoadedSettings {
+  opts: LoadOptions<P> = {},
+): LoadedSettings<Config & PartsConfig<P>> {
+  const parts: readonly ConfigPart[] = opts.parts ?? [];
+  const schema = settingsSchema(parts);
   const flags = flagsToEnv(argv);
   const filePath = configFilePath(env, flags, opts.discoverFile);
-  const file = filePath === null ? null : readConfigFile(filePath);
+  const file = filePath === null ? null : readConfigFile(filePath, parts);
   const merged: Record<string, unknown> = { ...file?.values, ...env, ...flags };
   const problems: string[] = [...(file?.problems ?? [])];
   // A problem with a value from the file names the file and its key there.
@@ -164,7 +180,7 @@ export function loadSettings(
     file !== null && Object.hasOwn(file.values, name) && env[name] === undefined && flags[name] === undefined;
   // A mistyped flag must not be ignored the way unrelated environment variables are.
   for (const name of Object.keys(flags))
-    if (!Object.hasOwn(envSchema.shape, name) && name !== 'CONFIG')
+    if (!Object.hasOwn(schema.shape, name) && name !== 'CONFIG')
       problems.push(
         `--${name.toLowerCase().replace(/_/g, '-')}: unknown flag (flags mirror the variables of docs/configuration.md)`,
       );
@@ -180,17 +196,18 @@ export function loadSettings(
       delete merged.STREAMS; // reported once, not again as "expected array"
     }
   }
-  if (typeof merged.LEGACY_ROUTES === 'string' && merged.LEGACY_ROUTES !== '') {
-    try {
-      merged.LEGACY_ROUTES = parseLegacyRoutesSpec(merged.LEGACY_ROUTES);
-    } catch (err) {
-      problems.push(
-        `LEGACY_ROUTES: ${(err as Error).message}; use name:path:mode[:contract],... or a JSON array`,
-      );
+  for (const part of parts)
+    for (const [name, form] of Object.entries(part.textForms ?? {})) {
+      const raw = merged[name];
+      if (typeof raw !== 'string' || raw === '') continue;
+      try {
+        merged[name] = form.parse(raw);
+      } catch (err) {
+        problems.push(`${name}: ${(err as Error).message}; ${form.hint}`);
+      }
     }
-  }
   for (const key of Object.keys(merged)) if (merged[key] === '') delete merged[key];
-  const parsed = envSchema.safeParse(merged);
+  const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map(String).join('.');
@@ -207,10 +224,16 @@ export function loadSettings(
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const e = parsed.data;
+  const settings: Record<string, unknown> = parsed.data;
+  // The core's settings, as the core's schema typed them (the parts' are read by the parts).
+  const e = parsed.data as EnvOutput;
   const streams = e.STREAMS ?? defaultStreams();
-  const legacy = resolveLegacyConfig(e, streams);
-  if (legacy.problems.length > 0) throw new ConfigError(legacy.problems);
+  const extensions: Record<string, unknown> = {};
+  for (const part of parts) {
+    const resolved = part.resolve(settings, streams);
+    if (resolved.problems.length > 0) throw new ConfigError(resolved.problems);
+    extensions[part.key] = resolved.value;
+  }
   const schemaProblems = recordSchemaProblems(streams);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems);
   const registry = resolveSchemaRegistry(e, streams);
@@ -218,7 +241,7 @@ export function loadSettings(
   const kafkaProblems: string[] = [];
   const kafka = kafkaConfig(e, kafkaProblems);
   if (kafkaProblems.length > 0) throw new ConfigError(kafkaProblems);
-  const config: Config = {
+  const core: Config = {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
@@ -255,15 +278,15 @@ export function loadSettings(
       createTopic: e.ROLLOUT_CREATE_TOPIC,
       initialPercent: Math.round(e.ROLLOUT_PERCENT * 100) / 100,
     },
-    legacy: legacy.legacy,
     schemaRegistry: registry.config,
   };
-  return { config: deepFreeze(config), settings: e, file: file?.path ?? null };
+  const config = { ...core, ...extensions } as Config & PartsConfig<P>;
+  return { config: deepFreeze(config), settings, file: file?.path ?? null };
 }
 
 /** Registry settings, with the files they name read now (a missing secret stops the start, not the first record). */
 function resolveSchemaRegistry(
-  e: z.infer<typeof envSchema>,
+  e: EnvOutput,
   streams: readonly StreamConfig[],
 ): { config: RegistryConfig | null; problems: string[] } {
   const problems: string[] = [];

@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { legacyContractsSchema, legacyRoutesSchema } from '../../legacy-adapter/config.ts';
-import { corsOriginsSchema, trustProxySchema } from '../security/security-config.ts';
 import { booleanSetting, kafkaSecuritySchema } from './kafka-schema.ts';
+import { corsOriginsSchema, trustProxySchema } from './security-config.ts';
 import { streamsSchema } from './streams.ts';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** An integer setting between min and max (a variable's text coerced). */
+export const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /**
- * Every setting of the gateway, keyed by its environment variable. CLI flags map onto the same
+ * Every setting of the gateway core, keyed by its environment variable (an extension adds its
+ * own: gateway/config/config-part.ts, the legacy adapter's LEGACY_* in legacy-adapter/config.ts). CLI flags map onto the same
  * names (`--poll-interval-ms 5000` is POLL_INTERVAL_MS). docs/configuration.md documents each.
  */
 export const envSchema = z.object({
@@ -16,7 +17,7 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Comma-separated `host:port` list; `[::1]:9092` for IPv6, and a listener prefix as consoles
-   * print it (`SASL_SSL://host:9092`) is understood (gateway/source/kafka-brokers.ts checks it).
+   * print it (`SASL_SSL://host:9092`) is understood (gateway/config/kafka-brokers.ts checks it).
    * Unset: the embedded demo feed, no Kafka needed.
    */
   KAFKA_BROKERS: z.string().optional(),
@@ -102,24 +103,6 @@ export const envSchema = z.object({
   ROLLOUT_CREATE_TOPIC: booleanSetting.default(false),
   /** Share of client kits (0-100 %) told to stream until rollout rules are first published. */
   ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
-  /** Base URL of the legacy polling backend (legacy routes proxy to it). */
-  LEGACY_URL: z
-    .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://legacy:8081' })
-    .optional(),
-  /** The most a proxied legacy request may take, end to end, before a 504. */
-  LEGACY_TIMEOUT_MS: int(100, 120_000).default(5000),
-  /** Fraction (0..1) of requests on a `shadow` route that are also rendered and compared. */
-  LEGACY_SHADOW_SAMPLE: z.coerce.number().min(0).max(1).default(0.1),
-  /** At most this many shadow comparisons per second (the CPU budget of shadow mode). */
-  LEGACY_SHADOW_MAX_PER_SECOND: int(1, 10_000).default(20),
-  /** A `serve` route falls back to the backend when the source is silent for longer. */
-  LEGACY_STALE_LIMIT_MS: int(1000, 3_600_000).default(30_000),
-  /** Legacy bodies larger than this are not buffered for comparison (counted as legacy_error). */
-  LEGACY_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
-  /** `name:path:mode[:contract],...` or a JSON array; `none` for no routes. */
-  LEGACY_ROUTES: legacyRoutesSchema.optional(),
-  /** Contract modules or folders of your own, comma-separated; unset: the bundled live-map example. */
-  LEGACY_CONTRACTS: legacyContractsSchema.optional(),
   /** Schema Registry (Confluent REST API) for streams in `avro`, `protobuf` or `jsonschema` format. */
   SCHEMA_REGISTRY_URL: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://registry:8081' })
@@ -133,9 +116,6 @@ export const envSchema = z.object({
   SCHEMA_REGISTRY_CA_FILE: z.string().min(1).max(1024).optional(),
   /** How long one registry request may take before it counts as an outage. */
   SCHEMA_REGISTRY_TIMEOUT_MS: int(100, 60_000).default(5000),
-  /** The demo's in-process reference backend: its port and refresh cadence. */
-  LEGACY_DEMO_PORT: int(0, 65535).default(8081),
-  LEGACY_DEMO_REFRESH_MS: int(100, 3_600_000).default(10_000),
 });
 
 export type EnvInput = z.input<typeof envSchema>;

@@ -30,7 +30,7 @@ export const streamSchema = z
      */
     timestampField: z.string().min(1).max(64).optional(),
     /**
-     * Path of a JSON Schema file (a checked subset: gateway/security/record-schema.ts) every
+     * Path of a JSON Schema file (a checked subset: gateway/formats/record-schema.ts) every
      * value must match; records that do not are skipped and counted (`schema`), never served.
      */
     schema: z.string().min(1).max(1024).optional(),

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Socket } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
 import proxyAddr from 'proxy-addr';
-import type { SecurityConfig } from '../security/security-config.ts';
+import type { SecurityConfig } from '../config/security-config.ts';
 
 /**
  * What the gateway's request logic reads of a request. An express `Request` is one; the

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GatewayError, toGatewayError } from '../errors.ts';
+import { SelectionError, type SelectionProblem } from '../cache/selection.ts';
+import { type ErrorCode, GatewayError, toGatewayError } from '../errors.ts';
 import { type Logger, safePath } from '../observability/logger.ts';
 import type { ExchangeErrorWriter } from './pipeline.ts';
 import { answersAsStream, retryMsFor, sendStreamRetry, waitReason } from './stream-wait-answer.ts';
@@ -49,10 +50,11 @@ export function answerError(
   err: unknown,
   how: ErrorAnswer = {},
 ): void {
-  const e = err instanceof GatewayError ? err : (clientError(err) ?? toGatewayError(err));
+  const domain = domainError(err);
+  const e = domain ?? (err instanceof GatewayError ? err : (clientError(err) ?? toGatewayError(err)));
   const path = () => safePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '');
   if (e.code === 'INTERNAL') logger.error({ err, path: path() }, 'unhandled error');
-  else if (!(err instanceof GatewayError))
+  else if (!(err instanceof GatewayError) && domain === null)
     logger.warn(
       { code: e.code, reason: String((err as Error)?.message).slice(0, 200), path: path() },
       'client error',
@@ -68,6 +70,24 @@ export function answerError(
   if (!res.headersSent)
     for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
   sendError(res, e, req.method);
+}
+
+/** The catalogue code of each refused selection (the cache's SelectionError). */
+const SELECTION_CODES: Readonly<Record<SelectionProblem, ErrorCode>> = {
+  malformed: 'BAD_QUERY',
+  too_long: 'BAD_QUERY',
+  too_many: 'TOO_MANY_STREAMS',
+  unknown_stream: 'UNKNOWN_STREAM',
+};
+
+/**
+ * The catalogue error for a refusal of the core's domain (the cache's, which knows no HTTP), or
+ * null: the status and code are decided here, at the transport.
+ */
+export function domainError(err: unknown): GatewayError | null {
+  if (err instanceof SelectionError)
+    return new GatewayError(SELECTION_CODES[err.problem], err.message, { details: { ...err.details } });
+  return null;
 }
 
 /**

@@ -11,9 +11,9 @@ import {
   logLevel,
   type SASLOptions,
 } from 'kafkajs';
+import { parseBrokerList } from '../config/kafka-brokers.ts';
 import type { KafkaSaslConfig, KafkaTlsConfig, SecretRef } from '../config/kafka-config.ts';
 import type { Logger } from '../observability/logger.ts';
-import { parseBrokerList } from './kafka-brokers.ts';
 import { type CodecName, registerKafkaCodecs } from './kafka-codecs.ts';
 import { isConnectionProblem } from './kafka-failure.ts';
 import { OAuthTokenSource } from './oauth-token.ts';

@@ -25,10 +25,10 @@ import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import kafkajs from 'kafkajs';
 
-export const CODEC_NAMES = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
-export type CodecName = (typeof CODEC_NAMES)[number];
-/** What a producer may write: no compression, or one of the codecs. */
-export type ProducerCompression = 'none' | CodecName;
+import { CODEC_NAMES, type CodecName, type ProducerCompression } from '../config/kafka-codec-names.ts';
+
+// The names live in the config layer (KAFKA_CODECS parses them); the source's users import them here.
+export { CODEC_NAMES, type CodecName, type ProducerCompression };
 
 /** A batch in a codec this gateway does not decode (refused by KAFKA_CODECS, or its library is missing). */
 export class CodecRefusedError extends Error {

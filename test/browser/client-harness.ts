@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import express from 'express';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { ClientState, KitStatus } from '../../compat/client/types.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { createTopic, produce } from '../helpers/kafka.ts';
 import { listen, type Teardown, type TestServer, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 

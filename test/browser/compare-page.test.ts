@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { listen } from '../helpers/sse-client.ts';
 
 const CHROMIUM_ARGS = [

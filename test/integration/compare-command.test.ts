@@ -13,12 +13,11 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type CompareResult, formatTable } from '../../bench/compare/report.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { histogramQuantile } from '../../gateway/observability/quantiles.ts';
 import { LiveMapGenerator } from '../../gateway/source/demo-live-map.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
 import { httpGet, listen } from '../helpers/sse-client.ts';
 

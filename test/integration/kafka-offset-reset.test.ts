@@ -13,7 +13,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
@@ -21,6 +20,7 @@ import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { KafkaHealth } from '../../gateway/source/kafka-health.ts';
 import { KafkaSource } from '../../gateway/source/kafka-source.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce, testKafka } from '../helpers/kafka.ts';
 import { httpGet, listen, openSse } from '../helpers/sse-client.ts';
 

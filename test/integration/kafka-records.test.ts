@@ -7,12 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { KafkaSource } from '../../gateway/source/kafka-source.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { type JavaProducer, type JavaRecord, startJavaProducer } from '../helpers/java-producer.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, testKafka } from '../helpers/kafka.ts';
 import {

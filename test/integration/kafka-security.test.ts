@@ -16,13 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import type { KafkaFailureReason } from '../../gateway/source/kafka-failure.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { unsecuredJwt } from '../../scripts/kafka-security.ts';
 import {
   brokerSecurity,

@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { formatEventId } from '../../gateway/cache/event-id.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
 import {
   listen,

@@ -8,8 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../gateway/config/load.ts';
+import { ConfigError } from '../../gateway/config/load.ts';
 import { processIdentity } from '../../gateway/fleet/index.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 
 test('SWITCHYARD_INSTANCE: env, flag and config file; default <hostname>:<PORT>; validated', () => {
   assert.equal(loadConfig({ PORT: '9000' }).instance, `${hostname()}:9000`);

@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { envNameOf, fileKeyOf, readConfigFile } from '../../gateway/config/file.ts';
-import { ConfigError, loadConfig, loadSettings } from '../../gateway/config/load.ts';
-import { envSchema } from '../../gateway/config/schema.ts';
+import { ConfigError, settingsSchema } from '../../gateway/config/load.ts';
+import { loadConfig, loadSettings, SWITCHYARD_CONFIG_PARTS } from '../../gateway/switchyard.ts';
 import { configCommand } from '../../scripts/config-command.ts';
+
+/** Every setting: the core's and the extensions' (the legacy adapter's LEGACY_*). */
+const envSchema = settingsSchema(SWITCHYARD_CONFIG_PARTS);
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

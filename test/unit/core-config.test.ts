@@ -4,8 +4,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, DEMO_STREAMS, loadConfig } from '../../gateway/config/load.ts';
-import { envSchema } from '../../gateway/config/schema.ts';
+import { z } from 'zod';
+import type { ConfigPart } from '../../gateway/config/config-part.ts';
+import {
+  ConfigError,
+  DEMO_STREAMS,
+  loadConfig as loadCore,
+  settingsSchema,
+} from '../../gateway/config/load.ts';
+import { loadConfig, SWITCHYARD_CONFIG_PARTS } from '../../gateway/switchyard.ts';
+
+/** Every setting: the core's and the extensions' (the legacy adapter's LEGACY_*). */
+const envSchema = settingsSchema(SWITCHYARD_CONFIG_PARTS);
 
 function problemsOf(env: Record<string, string>, argv: string[] = []): string[] {
   try {
@@ -19,6 +29,24 @@ function problemsOf(env: Record<string, string>, argv: string[] = []): string[] 
 }
 
 describe('loadConfig', () => {
+  test("an extension's part adds its settings and its key; redefining a setting is refused", () => {
+    const part: ConfigPart<'extra', { level: number }> = {
+      key: 'extra',
+      shape: { EXTRA_LEVEL: z.coerce.number().int().min(1).default(3) },
+      resolve: (s) => ({ value: { level: s.EXTRA_LEVEL as number }, problems: [] }),
+    };
+    const parts = [part] as const;
+    assert.equal(loadCore({ EXTRA_LEVEL: '7' }, [], { parts }).extra.level, 7);
+    assert.equal(loadCore({}, ['--extra-level', '2'], { parts }).extra.level, 2);
+    assert.throws(() => loadCore({ EXTRA_LEVEL: '0' }, [], { parts }), /EXTRA_LEVEL: Too small/);
+    // Without the part the setting is not known: a flag for it is refused, a variable ignored.
+    assert.throws(() => loadCore({}, ['--extra-level', '2']), /--extra-level: unknown flag/);
+    assert.throws(
+      () => loadCore({}, [], { parts: [{ ...part, shape: { PORT: z.string() } }] }),
+      /config part "extra" redefines the setting PORT/,
+    );
+  });
+
   test('defaults', () => {
     const c = loadConfig({});
     assert.equal(c.host, '0.0.0.0');

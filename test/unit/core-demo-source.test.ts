@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { DEMO_RETAIN, DemoSource } from '../../gateway/source/demo-source.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
 import type { RecordSink, SourceRecord } from '../../gateway/source/types.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 
 function countingSink(): RecordSink & { applied: number; last: number } {
   const sink = {

@@ -4,12 +4,12 @@
  * torn down on `t.after` (sockets destroyed, server closed, gateway stopped).
  */
 import { setImmediate as turn } from 'node:timers/promises';
-import { type Config, loadConfig } from '../../gateway/config/load.ts';
+import type { Config } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { listen, type Teardown, type TestServer, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 
 export const TEST_STREAMS = 'orders:feed:topic.orders,totals:table:topic.totals';

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { CodecRefusedError, loadCodec, registerKafkaCodecs } from '../../gateway/source/kafka-codecs.ts';
 import { decodeMetadataV12, encodeMetadataV12, lineageOf } from '../../gateway/source/kafka-lineage.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
 import { classifyTopicError } from '../../gateway/source/topic-errors.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 
 const require = createRequire(import.meta.url);
 

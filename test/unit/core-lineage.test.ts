@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Selection } from '../../gateway/cache/selection.ts';
 import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { DemoSource } from '../../gateway/source/demo-source.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { openSse } from '../helpers/sse-client.ts';
 import { startFixture, total, until } from './core-fixture.ts';
 

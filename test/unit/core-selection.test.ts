@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ParsedEventId } from '../../gateway/cache/event-id.ts';
-import { type Selection, SelectionRegistry } from '../../gateway/cache/selection.ts';
+import { type Selection, SelectionError, SelectionRegistry } from '../../gateway/cache/selection.ts';
 import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
 import { type StreamConfig, streamSchema } from '../../gateway/config/streams.ts';
-import { GatewayError } from '../../gateway/errors.ts';
+import { domainError } from '../../gateway/http/send-error.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
 
 const STREAMS: StreamConfig[] = [
@@ -207,8 +207,9 @@ describe('SelectionRegistry', () => {
     try {
       f();
     } catch (err) {
-      assert.ok(err instanceof GatewayError);
-      return err.code;
+      // The cache throws its own SelectionError; the transport's one error path maps it to the code.
+      assert.ok(err instanceof SelectionError);
+      return domainError(err)?.code ?? 'unmapped';
     }
     return 'no error';
   };

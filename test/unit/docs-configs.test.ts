@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../gateway/config/load.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { configCommand } from '../../scripts/config-command.ts';
 
 const DOCS = join(import.meta.dirname, '../../docs');

@@ -8,14 +8,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../gateway/config/load.ts';
+import { BrokerListError, parseBrokerList } from '../../gateway/config/kafka-brokers.ts';
+import { ConfigError } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
-import { BrokerListError, parseBrokerList } from '../../gateway/source/kafka-brokers.ts';
 import { classifyKafkaError, type FailureContext } from '../../gateway/source/kafka-failure.ts';
 import { KafkaHealth } from '../../gateway/source/kafka-health.ts';
 import { OAuthTokenSource, parseTokenOutput } from '../../gateway/source/oauth-token.ts';
 import { FileSecret } from '../../gateway/source/secret-file.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { unsecuredJwt } from '../../scripts/kafka-security.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-kafka-config-'));

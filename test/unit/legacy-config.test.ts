@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CONTRACTS } from '../../compat/contracts/index.ts';
-import { ConfigError, loadConfig } from '../../gateway/config/load.ts';
+import { ConfigError } from '../../gateway/config/load.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { routeContractProblems } from '../../legacy-adapter/contract-loader.ts';
 
 const STREAMS = 'orders:feed:t.orders,totals:table:t.totals';

@@ -8,11 +8,10 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { collectProcessMetrics } from '../../gateway/observability/process-metrics.ts';
-import { createGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, stopGateway } from '../../gateway/switchyard.ts';
 
 const DOCS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs');
 

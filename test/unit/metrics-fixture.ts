@@ -3,12 +3,12 @@
  * tests; torn down on `t.after`. Plus a parser of the Prometheus text exposition.
  */
 import { request } from 'node:http';
-import { type Config, loadConfig } from '../../gateway/config/load.ts';
+import type { Config } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { listen, type Teardown, type TestServer } from '../helpers/sse-client.ts';
 
 export const ORDERS = 'topic.orders';

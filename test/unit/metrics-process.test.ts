@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { createGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 
 test('process metrics use the standard names; one event-loop delay metric', async (t) => {
   const metrics = new GatewayMetrics();

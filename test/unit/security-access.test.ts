@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { expiryWatchFor } from '../../gateway/security/stream-access.ts';
 import { mintStreamToken, type StreamTokenClaims } from '../../gateway/security/stream-token.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { openSse } from '../helpers/sse-client.ts';
 import { until } from './core-fixture.ts';
 import { send, startSecureGateway, TOKEN_SECRET } from './security-fixture.ts';

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Router } from 'express';
 import { CONTRACTS } from '../../compat/contracts/index.ts';
-import { type Config, loadConfig } from '../../gateway/config/load.ts';
+import type { Config } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import type { Interceptor } from '../../gateway/http/pipeline.ts';
@@ -17,7 +17,7 @@ import { createHttpServer } from '../../gateway/http/server.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { type Teardown, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 
 export const SECURE_STREAMS = 'orders:feed:topic.orders,totals:table:topic.totals';

@@ -11,19 +11,19 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { decodeRecord, findHostileKey } from '../../gateway/cache/record-decoder.ts';
 import { SnapshotCache } from '../../gateway/cache/snapshot-cache.ts';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { type StreamConfig, streamSchema } from '../../gateway/config/streams.ts';
+import {
+  compileRecordSchema,
+  recordValidators,
+  unsupportedKeywords,
+} from '../../gateway/formats/record-schema.ts';
 import {
   type DeadLetter,
   DeadLetterQueue,
   deadLetterHeaders,
 } from '../../gateway/security/dead-letter-queue.ts';
-import {
-  compileRecordSchema,
-  recordValidators,
-  unsupportedKeywords,
-} from '../../gateway/security/record-schema.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 
 const ORDER_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
