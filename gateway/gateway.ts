@@ -12,6 +12,7 @@ import { ResponseCounter } from './observability/http-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
+import { promStreamMetrics } from './observability/stream-metrics.ts';
 import { OverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
 import { createRollout } from './rollout/create.ts';
@@ -73,14 +74,14 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   });
   const prepare = formats ? formats.prepare.bind(formats) : undefined;
   const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth, prepare);
+  const streamMetrics = promStreamMetrics(metrics);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
     random: overrides.random ?? Math.random,
     now,
     onDelivered: (u, clients, t) => {
-      if (clients > 0)
-        metrics.deliveryLatency.observe({ transport: 'sse' }, Math.max(0, t - u.createdAt) / 1000);
+      if (clients > 0) streamMetrics.delivered(t - u.createdAt);
     },
   });
   const fleet = createFleetState(config, { logger, now, log: overrides.controlLog, kafkaHealth });
@@ -102,6 +103,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     ),
     source,
     metrics,
+    streamMetrics,
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
@@ -113,7 +115,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     overload,
     expiryWatch,
     responses,
-    streamHooks: subscriberHooks({ hub, metrics, overload, responses }),
+    streamHooks: subscriberHooks({ hub, metrics: streamMetrics, overload, responses }),
     services,
     state: { draining: false, shutdown: null },
     now,
