@@ -9,6 +9,7 @@ import type { ControlLog } from './fleet/control-log.ts';
 import { createFleetState, FleetFigures } from './fleet/index.ts';
 import { createSchemaFormats } from './formats/index.ts';
 import { ResponseCounter } from './observability/http-metrics.ts';
+import { promKafkaMetrics } from './observability/kafka-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
@@ -56,7 +57,9 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const now = overrides.now ?? Date.now;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? new GatewayMetrics();
-  const kafkaHealth = config.kafka ? new KafkaHealth(config.kafka, { logger, metrics, now }) : null;
+  const kafkaHealth = config.kafka
+    ? new KafkaHealth(config.kafka, { logger, metrics: promKafkaMetrics(metrics), now })
+    : null;
   const deadLetters = createDeadLetters(config, logger, metrics, kafkaHealth ?? undefined);
   const observer = cacheObserver(metrics, logger, deadLetters);
   const formats = createSchemaFormats(config, logger, now);
