@@ -174,7 +174,7 @@ export async function startGateway(ctx: GatewayContext): Promise<void> {
 }
 
 /** Stops every service, in reverse order; idempotent. (Streams and the server are the lifecycle's job.) */
-export async function stopGateway(ctx: GatewayContext): Promise<void> {
+export async function stopGateway(ctx: Pick<GatewayContext, 'services'>): Promise<void> {
   await stopServices(ctx.services);
 }
 
