@@ -91,6 +91,14 @@ module.exports = {
       },
     },
     {
+      name: 'core-no-metrics-library',
+      comment:
+        'The core (cache, sources, SSE, polling) reports domain events through ports it declares (CacheObserver, KafkaMetrics, StreamMetrics); prom-client and the metric registry stay in gateway/observability/, whose adapters createGateway passes in.',
+      severity: 'error',
+      from: { path: '^gateway/(cache|source|sse|poll)/' },
+      to: { path: ['(^|/)node_modules/prom-client/', '^gateway/observability/metrics[.]ts$'] },
+    },
+    {
       name: 'pure-modules',
       comment:
         'gateway/protocol/ and gateway/util/ are pure (the browser kit bundles parts of them): no node: builtins, no packages, nothing else of the gateway.',
@@ -104,7 +112,8 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|dist)/|[.]test[.]ts$|/assets/|/public/' },
+    // Packages stay in the graph (as leaves: doNotFollow) so rules can name them (prom-client).
+    exclude: { path: '(^|/)dist/|[.]test[.]ts$|/assets/|/public/' },
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.json'] },
   },
 };

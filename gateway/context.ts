@@ -16,6 +16,7 @@ import type { Service } from './service.ts';
 import type { KafkaHealth } from './source/kafka-health.ts';
 import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
+import type { StreamMetrics } from './sse/stream-metrics.ts';
 import type { SubscriberHooks } from './sse/subscriber.ts';
 
 /** Lifecycle flags shared by the routes and the shutdown sequence. */
@@ -34,6 +35,8 @@ export interface GatewayContext {
   readonly selections: SelectionRegistry;
   readonly source: RecordSource;
   readonly metrics: GatewayMetrics;
+  /** The SSE transport's events (a port over `metrics`: gateway/sse/stream-metrics.ts). */
+  readonly streamMetrics: StreamMetrics;
   readonly logger: Logger;
   readonly bodies: BodyCache;
   /** Pollers count and poll delivery latency; polling routes call `answered()`. */

@@ -10,9 +10,11 @@ import { createFleetState, FleetFigures } from './fleet/index.ts';
 import { createSchemaFormats } from './formats/index.ts';
 import { recordValidators } from './formats/record-schema.ts';
 import { ResponseCounter } from './observability/http-metrics.ts';
+import { promKafkaMetrics } from './observability/kafka-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
+import { promStreamMetrics } from './observability/stream-metrics.ts';
 import { OverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
 import { createRollout } from './rollout/create.ts';
@@ -55,7 +57,9 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const now = overrides.now ?? Date.now;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? new GatewayMetrics();
-  const kafkaHealth = config.kafka ? new KafkaHealth(config.kafka, { logger, metrics, now }) : null;
+  const kafkaHealth = config.kafka
+    ? new KafkaHealth(config.kafka, { logger, metrics: promKafkaMetrics(metrics), now })
+    : null;
   const deadLetters = createDeadLetters(config, logger, metrics, kafkaHealth ?? undefined);
   const observer = cacheObserver(metrics, logger, deadLetters);
   const formats = createSchemaFormats(config, logger, now);
@@ -73,14 +77,14 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   });
   const prepare = formats ? formats.prepare.bind(formats) : undefined;
   const source = overrides.source ?? defaultSource(config, logger, now, kafkaHealth, prepare);
+  const streamMetrics = promStreamMetrics(metrics);
   const hub = new SseHub(cache, {
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
     random: overrides.random ?? Math.random,
     now,
     onDelivered: (u, clients, t) => {
-      if (clients > 0)
-        metrics.deliveryLatency.observe({ transport: 'sse' }, Math.max(0, t - u.createdAt) / 1000);
+      if (clients > 0) streamMetrics.delivered(t - u.createdAt);
     },
   });
   const fleet = createFleetState(config, { logger, now, log: overrides.controlLog, kafkaHealth });
@@ -102,6 +106,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     ),
     source,
     metrics,
+    streamMetrics,
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
@@ -113,7 +118,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     overload,
     expiryWatch,
     responses,
-    streamHooks: subscriberHooks({ hub, metrics, overload, responses }),
+    streamHooks: subscriberHooks({ hub, metrics: streamMetrics, overload, responses }),
     services,
     state: { draining: false, shutdown: null },
     now,
@@ -169,7 +174,7 @@ export async function startGateway(ctx: GatewayContext): Promise<void> {
 }
 
 /** Stops every service, in reverse order; idempotent. (Streams and the server are the lifecycle's job.) */
-export async function stopGateway(ctx: GatewayContext): Promise<void> {
+export async function stopGateway(ctx: Pick<GatewayContext, 'services'>): Promise<void> {
   await stopServices(ctx.services);
 }
 

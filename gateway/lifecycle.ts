@@ -1,7 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { GatewayContext } from './context.ts';
+import type { LifecycleState } from './context.ts';
 import { stopGateway } from './gateway.ts';
+import type { Logger } from './observability/logger.ts';
 import { shutdownEvent } from './protocol/events.ts';
+import type { Service } from './service.ts';
+import type { SseHub } from './sse/hub.ts';
 import { jitteredRetryMs } from './util/backoff.ts';
 
 export interface ShutdownOptions {
@@ -9,6 +12,21 @@ export interface ShutdownOptions {
   drainMs: number;
   /** Base retry hint sent to closing streams, jittered per client. */
   retryMs: number;
+}
+
+/** What draining streams reads: the open streams, and the clock and randomness that spread them. */
+export interface DrainHost {
+  readonly hub: Pick<SseHub, 'subscribers'>;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/** What a shutdown reads and sets: the drain flag, the logger, the streams and the services. */
+export interface ShutdownHost extends DrainHost {
+  readonly state: LifecycleState;
+  readonly logger: Pick<Logger, 'info' | 'debug'>;
+  readonly hub: Pick<SseHub, 'subscribers' | 'size'>;
+  readonly services: readonly Service[];
 }
 
 /** Share of the drain window over which streams are closed; the rest is the tail for the others. */
@@ -30,12 +48,12 @@ const MIN_SHUTDOWN_MS = 1000;
  *    and the timers;
  * 4. when the window ends, cut whatever is left.
  */
-export function shutdown(ctx: GatewayContext, server: Server | null, opts: ShutdownOptions): Promise<void> {
+export function shutdown(ctx: ShutdownHost, server: Server | null, opts: ShutdownOptions): Promise<void> {
   ctx.state.shutdown ??= doShutdown(ctx, server, opts);
   return ctx.state.shutdown;
 }
 
-async function doShutdown(ctx: GatewayContext, server: Server | null, opts: ShutdownOptions): Promise<void> {
+async function doShutdown(ctx: ShutdownHost, server: Server | null, opts: ShutdownOptions): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const windowEnd = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, Math.max(MIN_SHUTDOWN_MS, opts.drainMs));
@@ -60,7 +78,7 @@ function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** Closes every stream, spread uniformly over the window in a random order (one timer). */
-export function drainStreams(ctx: GatewayContext, opts: ShutdownOptions): Promise<void> {
+export function drainStreams(ctx: DrainHost, opts: ShutdownOptions): Promise<void> {
   const subs = [...ctx.hub.subscribers()];
   for (let i = subs.length - 1; i > 0; i--) {
     const j = Math.floor(ctx.random() * (i + 1));

@@ -4,11 +4,12 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Response, Router } from 'express';
-import type { GatewayContext } from '../context.ts';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
 import { htmlSecurityHeaders } from '../security/security-headers.ts';
-import { checkStreamToken } from '../security/stream-access.ts';
+import { checkStreamToken, type TokenHost } from '../security/stream-access.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -45,12 +46,18 @@ function loadAssets(): Map<string, Asset> {
   return assets;
 }
 
+/** What the compare page reads: the streams to draw, the poll interval, the clock, tokens. */
+export interface CompareHost extends TokenHost {
+  readonly cache: Pick<SnapshotCache, 'streams'>;
+  readonly config: TokenHost['config'] & Pick<Config, 'pollIntervalMs'>;
+}
+
 /**
  * `/compare`: polling and SSE side by side on the demo's data, with the gateway's latency
  * percentiles under them. Routes: `GET /compare` (the page), `GET /compare/assets/<file>`,
  * `GET /compare/config.json` (poll interval, which streams to draw, server time).
  */
-export function compareRouter(ctx: GatewayContext): Router {
+export function compareRouter(ctx: CompareHost): Router {
   const assets = loadAssets();
   const router = gatewayRouter();
   // The gateway's one policy for HTML pages: own scripts and styles only, no inline script.

@@ -1,8 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { GatewayContext } from '../context.ts';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
-import { processName } from './state.ts';
+import { type FleetState, processName } from './state.ts';
 
 /** Response header naming the process that answered (`<instance>/<worker>`), on operators' routes. */
 export const WORKER_HEADER = 'X-Switchyard-Worker';
@@ -33,7 +33,7 @@ export function setVersion(res: Response, version: number): void {
 const OPERATOR_PATHS = /^\/(?:v1\/admin\/|metrics$|healthz$|readyz$|v1\/stats\/)/;
 
 /** Names the answering process on operators' routes (so that each worker can be told apart). */
-export function workerHeader(ctx: GatewayContext) {
+export function workerHeader(ctx: { readonly fleet: Pick<FleetState, 'identity'> }) {
   const name = processName(ctx.fleet.identity);
   return (req: Request, res: Response, next: () => void): void => {
     if (OPERATOR_PATHS.test(req.path)) res.setHeader(WORKER_HEADER, name);
@@ -45,7 +45,10 @@ export function workerHeader(ctx: GatewayContext) {
  * `GET /v1/admin/fleet` (read): the desired versions of the fleet state (rules, routes), and for
  * every process that reported, the versions it has in force and when it said so.
  */
-export function fleetRouter(ctx: GatewayContext): Router {
+export function fleetRouter(ctx: {
+  readonly fleet: FleetState;
+  readonly config: Pick<Config, 'admin'>;
+}): Router {
   const router = express.Router();
   router.get('/v1/admin/fleet', requireAdmin(ctx.config, 'read'), (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');

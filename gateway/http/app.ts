@@ -107,7 +107,7 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions, views: RequestViews
   // Client kit: transport rollout, latency telemetry.
   app.use(rolloutRouter(ctx));
   app.use(fleetRouter(ctx));
-  app.use(indexRouter(ctx));
+  app.use(indexRouter());
   app.use(telemetryRouter(ctx));
   for (const r of ext.routers ?? []) app.use(r);
   app.use(notFound);

@@ -1,12 +1,23 @@
 import type { RequestHandler } from 'express';
-import type { GatewayContext } from '../context.ts';
-import { staleStreams } from '../source/staleness-watch.ts';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { KafkaHealth } from '../source/kafka-health.ts';
+import { type FreshnessView, staleStreams } from '../source/staleness-watch.ts';
+import type { RecordSource } from '../source/types.ts';
+import type { SseHub } from '../sse/hub.ts';
 
 /** Liveness: the process answers. Never depends on Kafka (a broker blip must not restart pods). */
-export function healthz(ctx: GatewayContext): RequestHandler {
+export function healthz(ctx: { readonly hub: Pick<SseHub, 'size'> }): RequestHandler {
   return (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()), streams: ctx.hub.size });
   };
+}
+
+/** What readiness reads: bootstrap, drain flag, source, Kafka failures and freshness. */
+export interface ReadinessHost extends FreshnessView {
+  readonly cache: Pick<SnapshotCache, 'isReady'>;
+  readonly state: { readonly draining: boolean };
+  readonly source: Pick<RecordSource, 'kind' | 'status'>;
+  readonly kafkaHealth: Pick<KafkaHealth, 'problem' | 'problems'> | null;
 }
 
 /**
@@ -15,7 +26,7 @@ export function healthz(ctx: GatewayContext): RequestHandler {
  * docs/operations.md explains the policy); the body says so, and lists the streams stale on
  * their own (`staleStreams`: stream, topic, reason, detail, staleMs).
  */
-export function readyz(ctx: GatewayContext): RequestHandler {
+export function readyz(ctx: ReadinessHost): RequestHandler {
   return (_req, res) => {
     const ready = ctx.cache.isReady();
     const fresh = ctx.freshness();

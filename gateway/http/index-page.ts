@@ -1,5 +1,4 @@
 import { Router as createRouter, type Router } from 'express';
-import type { GatewayContext } from '../context.ts';
 import { htmlSecurityHeaders } from '../security/security-headers.ts';
 import { ADMIN_OPENAPI } from './openapi.ts';
 
@@ -21,7 +20,7 @@ docs/observability.md, docs/admin-api.md, docs/configuration.md.</p>
 `;
 
 /** `GET /`: links to the pages and documents an operator starts from; `GET /v1/admin/openapi.json`. */
-export function indexRouter(_ctx: GatewayContext): Router {
+export function indexRouter(): Router {
   const router = createRouter();
   const body = Buffer.from(PAGE);
   router.get('/', htmlSecurityHeaders(), (_req, res) => {

@@ -1,7 +1,16 @@
 import type { Router } from 'express';
-import type { GatewayContext } from '../context.ts';
+import type { Config } from '../config/load.ts';
+import type { FleetFigures } from '../fleet/index.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
+import type { GatewayMetrics } from './metrics.ts';
 import { MetricsScrape } from './metrics-route.ts';
+
+/** What the stats route reads. */
+export interface StatsHost {
+  readonly metrics: GatewayMetrics;
+  readonly figures: Pick<FleetFigures, 'latency'>;
+  readonly config: Pick<Config, 'pollIntervalMs'>;
+}
 
 /**
  * `GET /v1/stats/latency`: the latency histograms of /metrics summarised per transport (count,
@@ -11,7 +20,7 @@ import { MetricsScrape } from './metrics-route.ts';
  * RENDER_INTERVAL_MS past a small burst, and the bytes shared by every request meanwhile, so a
  * flood of stats requests costs one summary (and one round of worker IPC) per interval.
  */
-export function statsRouter(ctx: GatewayContext): Router {
+export function statsRouter(ctx: StatsHost): Router {
   const router = gatewayRouter();
   const shared = new MetricsScrape(ctx.metrics, undefined, async () =>
     JSON.stringify({ ...(await ctx.figures.latency()), pollIntervalMs: ctx.config.pollIntervalMs }),

@@ -1,12 +1,18 @@
-import type { GatewayContext } from '../context.ts';
+import type { SelectionRegistry } from '../cache/selection.ts';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import type { BodyReply } from '../http/reply.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
+import type { PollObserver } from '../observability/poll-observer.ts';
 import { pollBodyJson } from '../protocol/json.ts';
-import { checkStreamToken } from '../security/stream-access.ts';
+import type { RolloutService } from '../rollout/service.ts';
+import { checkStreamToken, type TokenHost } from '../security/stream-access.ts';
+import type { RecordSource } from '../source/types.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { versionedReply } from './send-body.ts';
+import type { BodyCache } from './versioned-body.ts';
 
 /**
  * The answer to one poll, for the front door to write (with the pipeline's security and CORS
@@ -14,13 +20,27 @@ import { versionedReply } from './send-body.ts';
  */
 export type SnapshotHandler = (req: RequestView) => BodyReply;
 
+/** What answering a poll reads, besides the token check. */
+export interface SnapshotHost extends TokenHost {
+  readonly config: TokenHost['config'] & Pick<Config, 'pollIntervalMs'>;
+  readonly selections: Pick<SelectionRegistry, 'resolve'>;
+  readonly cache: Pick<SnapshotCache, 'isReady'>;
+  readonly bodies: Pick<BodyCache, 'get'>;
+  readonly rollout: Pick<RolloutService, 'state'>;
+  readonly source: Pick<RecordSource, 'status'>;
+  readonly polls: Pick<PollObserver, 'answered'>;
+  readonly random: () => number;
+  /** Whether the source has gone quiet for longer than STALE_AFTER_MS. */
+  freshness(): { stale: boolean; sinceFetchMs: number | null };
+}
+
 /**
  * `GET /v1/snapshot?streams=a,b`: the polling contract. The body is the same state the SSE
  * snapshot carries; its weak ETag is the position, so two instances at the same position answer
  * `If-None-Match` alike. Bodies (and their gzip) are made once per version. Served by the
  * node:http front door (gateway/http/front-door.ts), after its security and admission checks.
  */
-export function snapshotHandler(ctx: GatewayContext): SnapshotHandler {
+export function snapshotHandler(ctx: SnapshotHost): SnapshotHandler {
   // no-cache: a cache (the browser's included) may keep the body but must revalidate it on every
   // use, with the ETag, which costs a 304. A max-age made a browser fetch() polling faster than
   // it read its own cached copy. With stream tokens a body is per-user data: shared caches (CDNs,

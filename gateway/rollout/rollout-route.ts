@@ -1,11 +1,14 @@
 import type { NextFunction, Request, Response, Router } from 'express';
-import type { GatewayContext } from '../context.ts';
+import type { Config } from '../config/load.ts';
 import { basedOn, setVersion } from '../fleet/http.ts';
+import type { FleetState } from '../fleet/state.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { CLIENT_ID_PARAM, parseClientId } from '../http/client-id.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { tagEndpoint } from '../observability/http-metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { RolloutService } from './service.ts';
 
 /** For how long after a start `/v1/transport` waits for the stored rules (then answers provisionally). */
 const LOAD_WAIT_MS = 3000;
@@ -13,12 +16,21 @@ const LOAD_WAIT_MS = 3000;
 /** Allow and deny lists of 10 000 ids of 128 characters fit. */
 const RULES_BODY_LIMIT = '2mb';
 
+/** What the rollout routes read. */
+export interface RolloutHost {
+  readonly rollout: RolloutService;
+  readonly fleet: Pick<FleetState, 'view'>;
+  readonly config: Pick<Config, 'admin'>;
+  readonly logger: Pick<Logger, 'info'>;
+  readonly now: () => number;
+}
+
 /**
  * `GET /v1/transport?clientId=` (public): which transport this client should use.
  * `GET /v1/admin/rollout` (read scope), `PUT` and `PATCH /v1/admin/rollout` (write scope): the rules.
  * A missing or malformed client id is not an error: it gets the `anonymous` decision.
  */
-export function rolloutRouter(ctx: GatewayContext): Router {
+export function rolloutRouter(ctx: RolloutHost): Router {
   const router = gatewayRouter();
   const { rollout } = ctx;
 

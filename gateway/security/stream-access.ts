@@ -1,7 +1,8 @@
-import type { GatewayContext } from '../context.ts';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
 import { readCookie } from './cookies.ts';
 import { type ExpiringStream, ExpiryWatch } from './expiry-watch.ts';
 import { type SecurityMetrics, securityMetrics } from './security-metrics.ts';
@@ -26,6 +27,13 @@ export interface StreamGrant {
 
 const PUBLIC: StreamGrant = { expiresAt: null, assertAllows() {} };
 
+/** What checking a token needs of the gateway (legacy routes pass their narrower host). */
+export interface TokenHost {
+  readonly config: { readonly security: Pick<Config['security'], 'streamTokenSecrets'> };
+  readonly metrics: GatewayMetrics;
+  readonly now: () => number;
+}
+
 /**
  * Checks the stream token of a stream or snapshot request, on every connect and every resume.
  * With no STREAM_TOKEN_SECRET everything is public. Otherwise: no token -> 401 UNAUTHORIZED,
@@ -33,8 +41,6 @@ const PUBLIC: StreamGrant = { expiresAt: null, assertAllows() {} };
  * TOKEN_EXPIRED. Call `assertAllows(selection.names)` on the result once the streams are known
  * (403 FORBIDDEN for a stream the token does not name). The token itself is never logged.
  */
-/** What checking a token needs of the gateway (legacy routes pass their narrower host). */
-export type TokenHost = Pick<GatewayContext, 'config' | 'metrics' | 'now'>;
 
 export function checkStreamToken(ctx: TokenHost, req: Pick<RequestView, 'query' | 'headers'>): StreamGrant {
   const secrets = ctx.config.security.streamTokenSecrets;

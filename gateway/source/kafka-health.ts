@@ -1,6 +1,5 @@
 import type { KafkaConnectionConfig } from '../config/kafka-config.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { GatewayMetrics } from '../observability/metrics.ts';
 import {
   classifyKafkaError,
   type FailureContext,
@@ -24,7 +23,20 @@ export interface KafkaProblem extends KafkaFailure {
 /** A still-failing component is logged again at warn this often (in between: debug). */
 const REMIND_MS = 5 * 60_000;
 
-type KafkaMetrics = Pick<GatewayMetrics, 'kafkaFailures' | 'kafkaProblem' | 'kafkaOffsetsOutOfRange'>;
+/**
+ * What Kafka health reports (a port: the source knows no metrics library; the prom-client adapter
+ * is gateway/observability/kafka-metrics.ts, wired in by createGateway).
+ */
+export interface KafkaMetrics {
+  /** One failure of a component, with its classified reason. */
+  failed(component: KafkaComponent, reason: KafkaFailureReason): void;
+  /** A component's problem in force is `reason` (called on every failure). */
+  problemBegan(component: KafkaComponent, reason: KafkaFailureReason): void;
+  /** A component's problem with `reason` is over (recovered, or replaced by another reason). */
+  problemEnded(component: KafkaComponent, reason: KafkaFailureReason): void;
+  /** A stream's next offset was gone from the broker. */
+  offsetsOutOfRange(stream: string): void;
+}
 
 /**
  * The Kafka connection health of one gateway: each component reports its failures and its
@@ -85,9 +97,9 @@ export class KafkaHealth {
       count: same ? prev.count + 1 : 1,
       loggedAt: same ? prev.loggedAt : now,
     };
-    this.metrics?.kafkaFailures.inc({ component, reason: f.reason });
-    if (prev && !same) this.metrics?.kafkaProblem.remove({ component, reason: prev.reason });
-    this.metrics?.kafkaProblem.set({ component, reason: f.reason }, 1);
+    this.metrics?.failed(component, f.reason);
+    if (prev && !same) this.metrics?.problemEnded(component, prev.reason);
+    this.metrics?.problemBegan(component, f.reason);
     const fields = { kafkaComponent: component, reason: f.reason, check: f.check, err: f.detail, ...extra };
     if (!same || now - problem.loggedAt >= REMIND_MS) {
       problem.loggedAt = now;
@@ -105,7 +117,7 @@ export class KafkaHealth {
     const prev = this.current.get(component);
     if (!prev) return;
     this.current.delete(component);
-    this.metrics?.kafkaProblem.remove({ component, reason: prev.reason });
+    this.metrics?.problemEnded(component, prev.reason);
     this.log.info(
       { kafkaComponent: component, reason: prev.reason, failedForMs: this.now() - prev.since },
       `kafka ${component}: working again`,
@@ -118,7 +130,7 @@ export class KafkaHealth {
    * The topic reader logs it and marks the stream stale (`offsets_out_of_range`).
    */
   offsetsOutOfRange(stream: string): void {
-    this.metrics?.kafkaOffsetsOutOfRange.inc({ stream });
+    this.metrics?.offsetsOutOfRange(stream);
   }
 
   /** The problem of a component, if it is failing now. */

@@ -1,5 +1,6 @@
-import type { Selection } from '../cache/selection.ts';
-import type { GatewayContext } from '../context.ts';
+import type { Selection, SelectionRegistry } from '../cache/selection.ts';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { CLIENT_ID_PARAM, parseClientId } from '../http/client-id.ts';
 import type { StreamReply } from '../http/reply.ts';
@@ -7,6 +8,7 @@ import { clientIp, queryString } from '../http/request-utils.ts';
 import { header, type RequestView } from '../http/request-view.ts';
 import { EDGE_HEADER, edgeFailsOver, wantsEventStream } from '../http/stream-wait-answer.ts';
 import type { ResponseCounter } from '../observability/http-metrics.ts';
+import type { OverloadGuard } from '../overload/guard.ts';
 import {
   snapshotEvent as frameSnapshot,
   statusEvent as frameStatus,
@@ -14,11 +16,14 @@ import {
 } from '../protocol/events.ts';
 import { acceptsEventStream, SSE_HEADER_LIST } from '../protocol/sse-headers.ts';
 import type { ResyncReason } from '../protocol/types.ts';
-import { checkStreamToken, watchGrant } from '../security/stream-access.ts';
+import type { RolloutService } from '../rollout/service.ts';
+import type { ExpiringStream, ExpiryWatch } from '../security/expiry-watch.ts';
+import { checkStreamToken, type TokenHost, watchGrant } from '../security/stream-access.ts';
 import { type FreshnessView, statusData } from '../source/staleness-watch.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { encodeComment } from './encoder.ts';
 import { SseHub } from './hub.ts';
+import type { StreamMetrics } from './stream-metrics.ts';
 import { Subscriber, type SubscriberHooks } from './subscriber.ts';
 
 /** Query parameter carrying the last event id on a first connection (EventSource sets the header on reconnects). */
@@ -31,6 +36,24 @@ type Start =
   | { kind: 'resume'; cursors: number[][] }
   | { kind: 'resync'; reason: ResyncReason };
 
+/** What opening a stream reads: admission, the token check, the cache, the hub and the hooks. */
+export interface StreamHost extends TokenHost, FreshnessView {
+  readonly config: TokenHost['config'] &
+    FreshnessView['config'] &
+    Pick<Config, 'clientBufferBytes' | 'retryMs' | 'heartbeatMs'>;
+  readonly state: { readonly draining: boolean };
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly selections: Pick<SelectionRegistry, 'resolve'>;
+  readonly cache: Pick<SnapshotCache, 'isReady' | 'history'>;
+  readonly hub: Pick<SseHub, 'waitUntil' | 'join'>;
+  readonly overload: Pick<OverloadGuard, 'admitStream' | 'releaseStream'>;
+  readonly streamHooks: SubscriberHooks;
+  readonly expiryWatch: ExpiryWatch<ExpiringStream>;
+  readonly rollout: Pick<RolloutService, 'streamOpened'>;
+  readonly streamMetrics: Pick<StreamMetrics, 'connected'>;
+}
+
 /** Validates a stream request and returns its answer, or throws the catalogue error. */
 export type StreamHandler = (req: RequestView) => StreamReply;
 
@@ -41,11 +64,11 @@ export type StreamHandler = (req: RequestView) => StreamReply;
  * front door (gateway/http/front-door.ts), after the pipeline's checks; `counter` takes over
  * the byte count of each stream from its subscriber once it opens.
  */
-export function streamHandler(ctx: GatewayContext, counter: ResponseCounter): StreamHandler {
+export function streamHandler(ctx: StreamHost, counter: ResponseCounter): StreamHandler {
   return (req) => streamReply(ctx, counter, req);
 }
 
-function streamReply(ctx: GatewayContext, counter: ResponseCounter, req: RequestView): StreamReply {
+function streamReply(ctx: StreamHost, counter: ResponseCounter, req: RequestView): StreamReply {
   if (!acceptsEventStream(header(req, 'accept')))
     throw new GatewayError(
       'NOT_ACCEPTABLE',
@@ -107,8 +130,8 @@ function parseStart(req: RequestView, selection: Selection): Start {
   return { kind: 'resume', cursors: parsed.cursors };
 }
 
-async function open(ctx: GatewayContext, sub: Subscriber, start: Start): Promise<void> {
-  const { cache, hub, metrics, config } = ctx;
+async function open(ctx: StreamHost, sub: Subscriber, start: Start): Promise<void> {
+  const { cache, hub, streamMetrics, config } = ctx;
   const { res, selection } = sub;
   const retry = SseHub.jitteredRetry(config.retryMs, ctx.random);
 
@@ -134,10 +157,10 @@ async function open(ctx: GatewayContext, sub: Subscriber, start: Start): Promise
     initial = '';
     for (const { update, id } of selection.replay(cache.history, start.cursors))
       initial += updateEvent(id, update.data);
-    metrics.sseConnects.inc({ kind: 'replay' });
+    streamMetrics.connected('replay');
   } else {
     initial = snapshotEvent(ctx, selection, start.kind === 'resync' ? start.reason : null);
-    metrics.sseConnects.inc({ kind: start.kind });
+    streamMetrics.connected(start.kind);
   }
   // A client that connects while the source is stale learns it with its snapshot.
   if (ctx.freshness().stale) initial += statusEvent(ctx);
@@ -149,7 +172,7 @@ async function open(ctx: GatewayContext, sub: Subscriber, start: Start): Promise
 
 /** The `snapshot` event: full state of the selection at the current position. */
 export function snapshotEvent(
-  ctx: GatewayContext,
+  ctx: { now(): number },
   selection: Selection,
   resyncReason: ResyncReason | null,
 ): string {
@@ -161,9 +184,12 @@ export function snapshotEvent(
  * once by createGateway: a closed stream leaves the hub, hands its byte count and its admission
  * slot back, and is counted.
  */
-export function subscriberHooks(
-  ctx: Pick<GatewayContext, 'hub' | 'metrics' | 'overload' | 'responses'>,
-): SubscriberHooks {
+export function subscriberHooks(ctx: {
+  readonly hub: Pick<SseHub, 'subscribers' | 'leave'>;
+  readonly overload: Pick<OverloadGuard, 'releaseStream'>;
+  readonly responses: Pick<ResponseCounter, 'addOwner' | 'closedOwned'>;
+  readonly metrics: Pick<StreamMetrics, 'closed' | 'conflated' | 'slowDisconnected'>;
+}): SubscriberHooks {
   const counter = ctx.responses;
   counter.addOwner('stream', () => ctx.hub.subscribers());
   return {
@@ -171,10 +197,10 @@ export function subscriberHooks(
       ctx.hub.leave(sub);
       counter.closedOwned('stream', sub);
       ctx.overload.releaseStream(sub.ip);
-      ctx.metrics.sseDisconnects.inc({ reason: 'closed' });
+      ctx.metrics.closed();
     },
-    onConflated: (n: number) => ctx.metrics.conflations.inc(n),
-    onSlowDisconnect: () => ctx.metrics.slowDisconnects.inc(),
+    onConflated: (n: number) => ctx.metrics.conflated(n),
+    onSlowDisconnect: () => ctx.metrics.slowDisconnected(),
   };
 }
 

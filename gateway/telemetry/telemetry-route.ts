@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler, Router } from 'express';
-import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { clientIp } from '../http/request-utils.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
 import { SampleBudget } from './budget.ts';
 import { clipSample, MAX_REPORT_BYTES, parseReport } from './report.ts';
 
@@ -17,7 +17,13 @@ const DEFAULT_BUDGET = { perKeyRate: 50, perKeyBurst: 1000, globalRate: 5000, gl
  * samples per second per address and per instance (dropped and counted; 429 when none fit).
  * `text/plain` bodies are accepted too, for `navigator.sendBeacon` on page exit.
  */
-export function telemetryRouter(ctx: GatewayContext, budget?: SampleBudget): Router {
+/** What the telemetry route reads: the metrics it reports to and the clock of its sample budget. */
+export interface TelemetryHost {
+  readonly metrics: GatewayMetrics;
+  readonly now: () => number;
+}
+
+export function telemetryRouter(ctx: TelemetryHost, budget?: SampleBudget): Router {
   const router = gatewayRouter();
   const { metrics } = ctx;
   const samples = budget ?? new SampleBudget({ ...DEFAULT_BUDGET, now: ctx.now });

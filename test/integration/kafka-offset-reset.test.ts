@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
 import { createApp } from '../../gateway/http/app.ts';
+import { promKafkaMetrics } from '../../gateway/observability/kafka-metrics.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { KafkaHealth } from '../../gateway/source/kafka-health.ts';
@@ -100,7 +101,7 @@ test('offsets out of range (records deleted before they were read): noticed, cou
     ...config.kafka!,
     streams: config.streams,
     logger,
-    health: new KafkaHealth(config.kafka!, { logger, metrics }),
+    health: new KafkaHealth(config.kafka!, { logger, metrics: promKafkaMetrics(metrics) }),
     probeIntervalMs: 300,
     prepare: gate.prepare,
   });

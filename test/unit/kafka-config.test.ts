@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BrokerListError, parseBrokerList } from '../../gateway/config/kafka-brokers.ts';
 import { ConfigError } from '../../gateway/config/load.ts';
+import { promKafkaMetrics } from '../../gateway/observability/kafka-metrics.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { classifyKafkaError, type FailureContext } from '../../gateway/source/kafka-failure.ts';
@@ -345,7 +346,10 @@ describe('failure classification', () => {
     const lines: string[] = [];
     const logger = createLogger('debug', { write: (l: string) => lines.push(l) } as never);
     const metrics = new GatewayMetrics({ defaultMetrics: false });
-    const health = new KafkaHealth({ tls: null, sasl: null, groupPrefix: 'sy' }, { logger, metrics });
+    const health = new KafkaHealth(
+      { tls: null, sasl: null, groupPrefix: 'sy' },
+      { logger, metrics: promKafkaMetrics(metrics) },
+    );
     health.describe('source', ['t1'], 'STREAMS');
     const refused = conn('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED');
     health.failed('source', refused);
