@@ -109,7 +109,7 @@ function streamReply(ctx: StreamHost, counter: ResponseCounter, req: RequestView
         throw err;
       }
       watchGrant(ctx, sub, grant);
-      await open(ctx, sub, start);
+      await open(ctx, sub, start, () => parseStart(req, selection));
     },
   };
 }
@@ -130,18 +130,22 @@ function parseStart(req: RequestView, selection: Selection): Start {
   return { kind: 'resume', cursors: parsed.cursors };
 }
 
-async function open(ctx: StreamHost, sub: Subscriber, start: Start): Promise<void> {
+async function open(ctx: StreamHost, sub: Subscriber, start: Start, reparse: () => Start): Promise<void> {
   const { cache, hub, streamMetrics, config } = ctx;
   const { res, selection } = sub;
   const retry = SseHub.jitteredRetry(config.retryMs, ctx.random);
 
   // Before the bootstrap completes, hold the stream open (with heartbeats) instead of failing:
   // EventSource gives up for good on a non-200 answer.
+  const heldUntilReady = !cache.isReady();
   while (!cache.isReady()) {
     res.write(retry + encodeComment('waiting for the snapshot to catch up'));
     await hub.waitUntil(() => cache.isReady() || !sub.isOpen, config.heartbeatMs);
     if (!sub.isOpen) return;
   }
+  // An id read before the bootstrap was compared with a lineage the source had not identified
+  // yet (a restarting instance): read it again now, or a resumable client would resync.
+  if (heldUntilReady) start = reparse();
   if (start.kind === 'resume' && selection.isAhead(start.cursors)) {
     const { cursors } = start;
     const caughtUp = await hub.waitUntil(() => !selection.isAhead(cursors) || !sub.isOpen, RESUME_WAIT_MS);
