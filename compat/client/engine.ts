@@ -120,12 +120,8 @@ export class Engine {
 
   /** `GET /v1/transport`, timed: its answer goes to the clock estimate and, as advice, to the policy. */
   private async ask(gen: number, purpose: AskPurpose): Promise<void> {
-    const ctl = this.controller();
-    const res = await fetchAdvice(this.d.http, this.url('/v1/transport'), ctl.signal);
-    this.abort.delete(ctl);
-    if (gen !== this.policy.gen) return;
-    if (res.sentAt !== undefined && res.receivedAt !== undefined && res.serverTime != null)
-      this.d.clock.observeResponse(res.sentAt, res.receivedAt, res.serverTime);
+    const res = await this.timedTransport(gen);
+    if (res === null) return;
     this.dispatch({
       type: 'advice',
       gen,
@@ -140,13 +136,21 @@ export class Engine {
    * exchanges to work with. Only the clock learns from them.
    */
   private async probe(gen: number): Promise<void> {
+    if ((await this.timedTransport(gen)) !== null) this.dispatch({ type: 'probed', gen });
+  }
+
+  /**
+   * `GET /v1/transport`, its timing given to the clock estimate; null when the mode that asked
+   * (generation `gen`) is over by the time it answers.
+   */
+  private async timedTransport(gen: number): Promise<Awaited<ReturnType<typeof fetchAdvice>> | null> {
     const ctl = this.controller();
     const res = await fetchAdvice(this.d.http, this.url('/v1/transport'), ctl.signal);
     this.abort.delete(ctl);
-    if (gen !== this.policy.gen) return;
+    if (gen !== this.policy.gen) return null;
     if (res.sentAt !== undefined && res.receivedAt !== undefined && res.serverTime != null)
       this.d.clock.observeResponse(res.sentAt, res.receivedAt, res.serverTime);
-    this.dispatch({ type: 'probed', gen });
+    return res;
   }
 
   private async pollOnce(gen: number): Promise<void> {
