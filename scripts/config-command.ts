@@ -4,6 +4,7 @@
  * loaded and checked too, with nothing started. Exit code 0 when valid, 2 when not.
  */
 
+import { describeCpuBudget, readCpuBudget } from '../gateway/config/cpu-budget.ts';
 import { printableSettings } from '../gateway/config/file.ts';
 import { ConfigError } from '../gateway/config/load.ts';
 import { loadSettings } from '../gateway/switchyard.ts';
@@ -20,6 +21,13 @@ const USAGE = `Usage:
   switchyard config print [--config FILE] [--name value ...]
                                                       print the effective settings as a config file, secrets masked
 `;
+
+/** `2 workers (one per whole core: ...)`: the worker count and where it came from. */
+function workersLine(workers: number, set: boolean, kafka: boolean): string {
+  const n = `${workers} worker${workers === 1 ? '' : 's'}`;
+  if (set) return `${n} (WORKERS)`;
+  return kafka ? `${n} (${describeCpuBudget(readCpuBudget())})` : `${n} (the embedded demo feed runs one)`;
+}
 
 export async function configCommand(
   argv: readonly string[],
@@ -48,7 +56,8 @@ export async function configCommand(
     out(
       `${loaded.file ?? '(no config file: environment and flags only)'}: valid ` +
         `(${config.streams.length} streams, ${config.legacy.routes.length} legacy routes, ` +
-        `${contracts.length} contracts, source ${config.kafka ? 'Kafka' : 'embedded demo feed'})\n`,
+        `${contracts.length} contracts, source ${config.kafka ? 'Kafka' : 'embedded demo feed'}, ` +
+        `${workersLine(config.workers, loaded.settings.WORKERS !== undefined, config.kafka !== null)})\n`,
     );
     return 0;
   } catch (e) {

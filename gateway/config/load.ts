@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { recordSchemaProblems } from '../formats/record-schema.ts';
 import type { RegistryConfig } from '../formats/registry-client.ts';
 import type { ConfigPart, PartsConfig } from './config-part.ts';
+import { type CpuBudget, readCpuBudget, workersFor } from './cpu-budget.ts';
 import { configFilePath, fileKeyOf, readConfigFile } from './file.ts';
 import type { CodecName, ProducerCompression } from './kafka-codec-names.ts';
 import { type KafkaConnectionConfig, kafkaConfig } from './kafka-config.ts';
@@ -122,6 +123,11 @@ export interface LoadOptions<P extends readonly ConfigPart[] = readonly ConfigPa
    * (gateway/switchyard.ts), since the core knows no extension.
    */
   parts?: P;
+  /**
+   * The cores the default worker count is worked out from (WORKERS unset, Kafka on); read from
+   * the kernel when absent (cpu-budget.ts). Tests pass one to stay independent of the machine.
+   */
+  cpuBudget?: () => CpuBudget;
 }
 
 /**
@@ -264,7 +270,7 @@ export function loadSettings<P extends readonly ConfigPart[] = readonly []>(
     maxStreamsPerRequest: e.MAX_STREAMS_PER_REQUEST,
     demoRate: e.DEMO_RATE,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
-    workers: e.WORKERS ?? (e.KAFKA_BROKERS ? availableParallelism() : 1),
+    workers: e.WORKERS ?? (e.KAFKA_BROKERS ? workersFor((opts.cpuBudget ?? readCpuBudget)()) : 1),
     instance: e.SWITCHYARD_INSTANCE ?? `${hostname()}:${e.PORT}`,
     overload: {
       maxStreams: e.MAX_STREAMS,

@@ -171,6 +171,9 @@ describe('docs/deploy/kubernetes, as kustomize renders it', () => {
       },
     );
     assert.equal(code, 0, err);
-    assert.match(out, /: valid \(2 streams, 1 legacy routes, 1 contracts, source Kafka\)/);
+    assert.match(
+      out,
+      /: valid \(2 streams, 1 legacy routes, 1 contracts, source Kafka, 1 worker \(WORKERS\)\)/,
+    );
   });
 });

@@ -255,7 +255,7 @@ describe('the packed package, installed in an empty folder, on a user contract a
     assert.equal(check.code, 0, check.stderr);
     assert.match(
       check.stdout,
-      /switchyard\.config\.json: valid \(1 streams, 1 legacy routes, 1 contracts, source Kafka\)/,
+      /switchyard\.config\.json: valid \(1 streams, 1 legacy routes, 1 contracts, source Kafka, 1 worker \(WORKERS\)\)/,
     );
     const print = await runInstalled(['config', 'print']);
     assert.equal(print.code, 0, print.stderr);
