@@ -22,6 +22,23 @@ export const KAFKA_FAILURE_REASONS = [
 ] as const;
 export type KafkaFailureReason = (typeof KAFKA_FAILURE_REASONS)[number];
 
+/**
+ * Reasons that mean the client has no working session with the brokers (it cannot log in, cannot
+ * complete a TLS handshake, or cannot reach them), as opposed to a refusal scoped to a topic or
+ * group while other fetches go on. While the source fails with one of these it is not connected,
+ * whatever it fetched a moment ago.
+ */
+export const SESSION_FAILURES: ReadonlySet<KafkaFailureReason> = new Set<KafkaFailureReason>([
+  'authentication',
+  'tls_unknown_ca',
+  'tls_hostname',
+  'tls_expired',
+  'tls_client_certificate',
+  'tls_handshake',
+  'connection_closed',
+  'unreachable',
+]);
+
 export interface KafkaFailure {
   reason: KafkaFailureReason;
   /** One sentence: what is wrong. */

@@ -133,6 +133,11 @@ export class KafkaHealth {
     this.metrics?.offsetsOutOfRange(stream);
   }
 
+  /** The reason a component is failing now, or null (no allocation: read on every poll). */
+  failingWith(component: KafkaComponent): KafkaFailureReason | null {
+    return this.current.get(component)?.reason ?? null;
+  }
+
   /** The problem of a component, if it is failing now. */
   problem(component: KafkaComponent): KafkaProblem | null {
     const p = this.current.get(component);

@@ -2,6 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client.ts';
+import { SESSION_FAILURES } from './kafka-failure.ts';
 import type { KafkaHealth } from './kafka-health.ts';
 import { lineageOf, TopicIdentityReader } from './kafka-lineage.ts';
 import {
@@ -126,8 +127,14 @@ export class KafkaSource implements RecordSource {
         consumerFetchAt = r.lastConsumerFetchAt;
       if (r.trouble) staleTopics.set(r.topic, r.trouble);
     }
-    // Connected means a consumer fetched, not a login or a metadata call (issue 12).
-    const connected = consumerFetchAt !== null && this.now() - consumerFetchAt < 20 * MAX_WAIT_MS + 5000;
+    // Connected means a consumer fetched, not a login or a metadata call (issue 12), and no
+    // session-level failure since: a re-login refused after a password rotation (KIP-368) must
+    // not read as connected for the seconds until the fetch window runs out.
+    const reason = this.opts.health?.failingWith('source') ?? null;
+    const connected =
+      consumerFetchAt !== null &&
+      this.now() - consumerFetchAt < 20 * MAX_WAIT_MS + 5000 &&
+      (reason === null || !SESSION_FAILURES.has(reason));
     return {
       connected,
       lastFetchAt,

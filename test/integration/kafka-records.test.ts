@@ -368,10 +368,12 @@ describe('records written by the Java client', () => {
       };
       return r.staleStreams.some((s) => s.reason === 'topic_missing');
     });
+    // Created once, then waited on: a create whose wait for leaders timed out (a loaded broker)
+    // has still created the topic, and asking again would only ever hear "already exists".
     await eventually(
-      'the topic can be created again',
-      async () =>
-        admin
+      'the topic is created again with leaders on both partitions',
+      async () => {
+        await admin
           .createTopics({
             topics: [
               {
@@ -382,7 +384,11 @@ describe('records written by the Java client', () => {
             ],
             waitForLeaders: true,
           })
-          .catch(() => false),
+          .catch(() => false);
+        const meta = await admin.fetchTopicMetadata({ topics: [table] }).catch(() => null);
+        const partitions = meta?.topics[0]?.partitions ?? [];
+        return partitions.length === 2 && partitions.every((p) => p.leader >= 0);
+      },
       30_000,
     );
     for (let i = 0; i < 3; i++) await java.send(table, [{ key: `new${i}`, value: '{"gen":2}' }]);
