@@ -28,16 +28,11 @@ export type KafkaFailureReason = (typeof KAFKA_FAILURE_REASONS)[number];
  * group while other fetches go on. While the source fails with one of these it is not connected,
  * whatever it fetched a moment ago.
  */
-export const SESSION_FAILURES: ReadonlySet<KafkaFailureReason> = new Set<KafkaFailureReason>([
-  'authentication',
-  'tls_unknown_ca',
-  'tls_hostname',
-  'tls_expired',
-  'tls_client_certificate',
-  'tls_handshake',
-  'connection_closed',
-  'unreachable',
-]);
+export const SESSION_FAILURES: ReadonlySet<KafkaFailureReason> = new Set(
+  KAFKA_FAILURE_REASONS.filter(
+    (r) => r === 'authentication' || r.startsWith('tls_') || r === 'connection_closed' || r === 'unreachable',
+  ),
+);
 
 export interface KafkaFailure {
   reason: KafkaFailureReason;
