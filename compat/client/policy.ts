@@ -113,26 +113,18 @@ function belongsTo(e: Exclude<PolicyEvent, { type: 'start' | 'stop' }>, mode: Mo
   }
 }
 
+/** What each timer does when it fires (a record, so a new timer cannot go without one). */
+const ON_TIMER: Readonly<Record<TimerName, (t: Transition, gen: number) => void>> = {
+  watchdog: (t) => fallback(t, 'no_snapshot'),
+  reconnect: (t) => startStream(t, t.env.hasPosition, t.state.reason),
+  poll: (t, gen) => t.effects.push({ type: 'poll', gen }),
+  recheck: (t, gen) => t.effects.push({ type: 'ask', gen, purpose: 'recheck' }),
+  probe: probeDue,
+};
+
 /** A timer fired: only one still pending counts (a cleared one may fire late). */
 function timerFired(t: Transition, name: TimerName): void {
   if (!t.state.timers.has(name)) return;
   t.dropTimer(name);
-  const gen = t.state.gen;
-  switch (name) {
-    case 'watchdog':
-      fallback(t, 'no_snapshot');
-      return;
-    case 'reconnect':
-      startStream(t, t.env.hasPosition, t.state.reason);
-      return;
-    case 'poll':
-      t.effects.push({ type: 'poll', gen });
-      return;
-    case 'recheck':
-      t.effects.push({ type: 'ask', gen, purpose: 'recheck' });
-      return;
-    case 'probe':
-      probeDue(t);
-      return;
-  }
+  ON_TIMER[name](t, t.state.gen);
 }
