@@ -9,21 +9,5 @@ export { DEFAULTS } from './defaults.ts';
 export { adoptState, arrivals, EMPTY_STATE, reduce } from './reducer.ts';
 export type { TelemetryOptions } from './telemetry.ts';
 export type { Timers } from './timers.ts';
-export type {
-  ClientState,
-  ControlEventData,
-  EventSourceConstructor,
-  EventSourceLike,
-  FeedItem,
-  FeedStream,
-  KitAction,
-  KitStatus,
-  PollBody,
-  SnapshotEventData,
-  StreamData,
-  TableEntry,
-  TableStream,
-  TransportAdvice,
-  TransportKind,
-  UpdateEventData,
-} from './types.ts';
+// Every type of types.ts is public: the wire types and the state the kit hands to applications.
+export type * from './types.ts';

@@ -1,5 +1,5 @@
 import { formatAge } from './panel.js';
-import uPlot from './uPlot.esm.js';
+import { timeChart } from './time-chart.js';
 
 const SAMPLE_MS = 500;
 const POINTS = (90 * 1000) / SAMPLE_MS;
@@ -13,23 +13,11 @@ export class AgeChart {
     this.el = el;
     this.panels = panels;
     this.data = [[], [], []];
-    this.plot = new uPlot(
+    this.plot = timeChart(
+      el,
       {
-        width: Math.max(300, el.clientWidth),
-        height: 250,
-        legend: { live: false },
-        cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: [
-          { stroke: '#9aa5ba', grid: { stroke: '#2a3347' }, ticks: { stroke: '#2a3347' } },
-          {
-            stroke: '#9aa5ba',
-            grid: { stroke: '#2a3347' },
-            ticks: { stroke: '#2a3347' },
-            size: 50,
-            values: (_u, ticks) => ticks.map((v) => (v === null ? null : `${v} s`)),
-          },
-        ],
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        yAxis: { size: 50, values: (_u, ticks) => ticks.map((v) => (v === null ? null : `${v} s`)) },
         series: [
           {},
           { label: 'Polling: data age', stroke: '#f59e0b', width: 2, value: (_u, v) => formatAge(v * 1000) },
@@ -37,10 +25,6 @@ export class AgeChart {
         ],
       },
       this.data,
-      el,
-    );
-    window.addEventListener('resize', () =>
-      this.plot.setSize({ width: Math.max(300, el.clientWidth), height: 250 }),
     );
   }
 

@@ -80,7 +80,14 @@ function startStreaming(panel, streams) {
   });
 }
 
+/** Puts a copy of the panel body (the page's #panel-body template) under each panel's head. */
+function fillPanels() {
+  const body = document.getElementById('panel-body').content;
+  for (const id of ['poll-panel', 'sse-panel']) document.getElementById(id).append(body.cloneNode(true));
+}
+
 async function main() {
+  fillPanels();
   const config = await loadConfig();
   for (const el of document.querySelectorAll('[data-interval]'))
     el.textContent = formatAge(config.pollIntervalMs);

@@ -1,5 +1,5 @@
 import { formatLatency } from './panel.js';
-import uPlot from './uPlot.esm.js';
+import { timeChart } from './time-chart.js';
 
 const POINTS = 180;
 const POLL = '#f59e0b';
@@ -40,30 +40,14 @@ export class LatencyView {
     this.data = [[], [], [], [], [], [], []];
     const el = doc.getElementById('chart');
     this.el = el;
-    this.plot = new uPlot(
+    this.plot = timeChart(
+      el,
       {
-        width: Math.max(300, el.clientWidth),
-        height: 250,
-        legend: { live: false },
-        cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { distr: 3, log: 10 } },
-        axes: [
-          { stroke: '#9aa5ba', grid: { stroke: '#2a3347' }, ticks: { stroke: '#2a3347' } },
-          {
-            stroke: '#9aa5ba',
-            grid: { stroke: '#2a3347' },
-            ticks: { stroke: '#2a3347' },
-            size: 60,
-            values: (_u, ticks) => ticks.map(tickLabel),
-          },
-        ],
+        y: { distr: 3, log: 10 },
+        yAxis: { size: 60, values: (_u, ticks) => ticks.map(tickLabel) },
         series: [{}, ...series('Polling', POLL), ...series('SSE', SSE)],
       },
       this.data,
-      el,
-    );
-    window.addEventListener('resize', () =>
-      this.plot.setSize({ width: Math.max(300, el.clientWidth), height: 250 }),
     );
   }
 

@@ -46,7 +46,12 @@ export const liveMapShape = z
 
 export type LiveMapBody = z.infer<typeof liveMapShape>;
 
-/** The order record as the gateway's streams carry it (gateway/source/demo-live-map.ts `Order`). */
+/**
+ * The order record as the gateway's streams carry it. The demo generator (gateway/source/
+ * demo-live-map.ts `Order`) writes the same fields, but this is the reading side of a topic:
+ * a contract lives in its owner's repository, sees records as JSON it checks (`isOrder`), and
+ * can import only `switchyard/contract`, so it declares what it relies on itself.
+ */
 interface OrderRecord {
   id: string;
   city: string;
