@@ -37,6 +37,9 @@ function sseTable(rows: SseResult[]): string {
   const sy = rows.find((r) => r.system.startsWith('switchyard'));
   const plain = rows.find((r) => r.system === 'plain-node');
   const nchan = rows.find((r) => r.system === 'nginx+nchan');
+  /** Switchyard's row against `base` on one figure; blank on the other rows. */
+  const vs = (r: SseResult, base: SseResult | undefined, figure: (x: SseResult) => number): Cell =>
+    r === sy && base ? ratio(figure(r), figure(base)) : '';
   const idle = rows.every((r) => r.rate === 0);
   if (idle)
     return table(
@@ -58,8 +61,8 @@ function sseTable(rows: SseResult[]): string {
         r.rssBeforeMB,
         r.rssConnectedMB,
         r.kbPerConnection,
-        r === sy && plain ? ratio(r.kbPerConnection, plain.kbPerConnection) : '',
-        r === sy && nchan ? ratio(r.kbPerConnection, nchan.kbPerConnection) : '',
+        vs(r, plain, (x) => x.kbPerConnection),
+        vs(r, nchan, (x) => x.kbPerConnection),
         r.loadAvg,
       ]),
     );
@@ -101,9 +104,9 @@ function sseTable(rows: SseResult[]): string {
       r.peakRssMB,
       r.kbPerConnection,
       r.loadgenCorePct,
-      r === sy && plain ? ratio(r.cpuUsPerUpdate, plain.cpuUsPerUpdate) : '',
-      r === sy && nchan ? ratio(r.cpuUsPerUpdate, nchan.cpuUsPerUpdate) : '',
-      r === sy && nchan ? ratio(r.p99Ms, nchan.p99Ms) : '',
+      vs(r, plain, (x) => x.cpuUsPerUpdate),
+      vs(r, nchan, (x) => x.cpuUsPerUpdate),
+      vs(r, nchan, (x) => x.p99Ms),
       r.loadAvg,
     ]),
   );

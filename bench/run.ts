@@ -29,12 +29,13 @@ import type { SystemName } from './targets/types.ts';
 
 const ALL_SYSTEMS: SystemName[] = ['switchyard', 'plain-node', 'nchan'];
 
-function parse(argv: string[]): RunOptions & { list: boolean } {
+function parse(argv: string[]): RunOptions & { list: boolean; help: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
       scenario: { type: 'string', multiple: true },
       list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
       json: { type: 'boolean', default: false },
       systems: { type: 'string' },
       scale: { type: 'string' },
@@ -83,6 +84,7 @@ function parse(argv: string[]): RunOptions & { list: boolean } {
   }
   return {
     list: values.list ?? false,
+    help: values.help ?? false,
     scenarios,
     json: values.json ?? false,
     systems,
@@ -106,7 +108,7 @@ function parse(argv: string[]): RunOptions & { list: boolean } {
 
 async function main(): Promise<void> {
   const opts = parse(process.argv.slice(2));
-  if (opts.list || opts.scenarios.length === 0) {
+  if (opts.list || opts.help || opts.scenarios.length === 0) {
     for (const s of SCENARIOS)
       process.stdout.write(`${s.name.padEnd(12)} ${s.title}\n${' '.repeat(13)}${s.about}\n`);
     if (!opts.list)

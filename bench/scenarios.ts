@@ -94,6 +94,28 @@ const ratio = (a: number, b: number) =>
   b > 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : Number.NaN;
 const fx = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : 'n/a');
 
+/** `target` as `m` measured it; not measured (met: null) without `m`. */
+function check(target: string, m: { measured: string; met: boolean } | undefined): TargetCheck {
+  return { target, measured: m?.measured ?? 'not measured', met: m?.met ?? null };
+}
+
+/** `target` met when our figure over theirs (`x`) passes `ok`; not measured without both figures. */
+function ratioCheck(
+  target: string,
+  ours: number | undefined,
+  theirs: number | undefined,
+  unit: string,
+  ok: (x: number) => boolean,
+): TargetCheck {
+  const x = ratio(ours ?? Number.NaN, theirs ?? Number.NaN);
+  return {
+    target,
+    measured:
+      ours !== undefined && theirs !== undefined ? `${ours} vs ${theirs} ${unit} = ${fx(x)}` : 'not measured',
+    met: Number.isFinite(x) ? ok(x) : null,
+  };
+}
+
 function sseScenario(
   name: string,
   title: string,
@@ -150,14 +172,15 @@ function sseScenario(
 function cpuChecks(r: ScenarioResult, by: Map<SystemName, SseResult>): void {
   const sy = by.get('switchyard');
   for (const b of ['plain-node', 'nchan'] as const) {
-    const base = by.get(b);
-    const x = ratio(sy?.cpuUsPerUpdate ?? Number.NaN, base?.cpuUsPerUpdate ?? Number.NaN);
-    r.targets.push({
-      target: `CPU per delivered update <= 1.0x ${b}`,
-      measured:
-        sy && base ? `${sy.cpuUsPerUpdate} vs ${base.cpuUsPerUpdate} us/update = ${fx(x)}` : 'not measured',
-      met: Number.isFinite(x) ? x <= 1.0 : null,
-    });
+    r.targets.push(
+      ratioCheck(
+        `CPU per delivered update <= 1.0x ${b}`,
+        sy?.cpuUsPerUpdate,
+        by.get(b)?.cpuUsPerUpdate,
+        'us/update',
+        (x) => x <= 1.0,
+      ),
+    );
   }
   if (sy && sy.lossPct > 0) r.notes.push(`switchyard lost ${sy.lossPct}% of expected updates`);
 }
@@ -185,11 +208,12 @@ export const SCENARIOS: Scenario[] = [
     (r, by) => {
       const sy = by.get('switchyard');
       const nc = by.get('nchan');
-      r.targets.push({
-        target: 'p99 creation->arrival <= nchan p99 (same run, Kafka hop included)',
-        measured: sy && nc ? `${sy.p99Ms} ms vs ${nc.p99Ms} ms` : 'not measured',
-        met: sy && nc ? sy.p99Ms <= nc.p99Ms : null,
-      });
+      r.targets.push(
+        check(
+          'p99 creation->arrival <= nchan p99 (same run, Kafka hop included)',
+          sy && nc && { measured: `${sy.p99Ms} ms vs ${nc.p99Ms} ms`, met: sy.p99Ms <= nc.p99Ms },
+        ),
+      );
     },
   ),
   sseScenario(
@@ -199,11 +223,15 @@ export const SCENARIOS: Scenario[] = [
     { streams: 10_000, rate: 0, rampPerSec: 2500 },
     (r, by) => {
       const sy = by.get('switchyard');
-      r.targets.push({
-        target: '<= 10 KB RSS per idle connection at 10,000 streams',
-        measured: sy ? `${sy.kbPerConnection} KB/connection at ${sy.connected} streams` : 'not measured',
-        met: sy ? sy.kbPerConnection <= 10 : null,
-      });
+      r.targets.push(
+        check(
+          '<= 10 KB RSS per idle connection at 10,000 streams',
+          sy && {
+            measured: `${sy.kbPerConnection} KB/connection at ${sy.connected} streams`,
+            met: sy.kbPerConnection <= 10,
+          },
+        ),
+      );
       if (sy && sy.connected < (r.params.streams as number)) r.notes.push('not every stream connected');
     },
   ),
@@ -257,13 +285,15 @@ export const SCENARIOS: Scenario[] = [
         for (const variant of ['full', '304', 'gzip'] as const) {
           const sy = result.poll.find((p) => p.system.startsWith('switchyard') && p.variant === variant);
           const ng = result.poll.find((p) => p.system === 'nginx+nchan' && p.variant === variant);
-          const x = ratio(sy?.requestsPerSec ?? Number.NaN, ng?.requestsPerSec ?? Number.NaN);
-          result.targets.push({
-            target: `/v1/snapshot ${variant === '304' ? '304s' : variant === 'full' ? 'full bodies' : 'gzip bodies'} >= 0.5x NGINX static req/s`,
-            measured:
-              sy && ng ? `${sy.requestsPerSec} vs ${ng.requestsPerSec} req/s = ${fx(x)}` : 'not measured',
-            met: Number.isFinite(x) ? x >= 0.5 : null,
-          });
+          result.targets.push(
+            ratioCheck(
+              `/v1/snapshot ${variant === '304' ? '304s' : variant === 'full' ? 'full bodies' : 'gzip bodies'} >= 0.5x NGINX static req/s`,
+              sy?.requestsPerSec,
+              ng?.requestsPerSec,
+              'req/s',
+              (x) => x >= 0.5,
+            ),
+          );
         }
       } catch (err) {
         result.errors.push({ system: 'switchyard', error: (err as Error).message });

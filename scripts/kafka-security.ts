@@ -75,48 +75,22 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
-/** An EC P-256 key and a CSR for `cn`. */
-async function keyAndCsr(dir: string, name: string, cn: string): Promise<void> {
-  await openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${cn}`,
-    ],
-    dir,
-  );
+/** `openssl req` options for a new EC P-256 key, unencrypted (`-keyout` names its file). */
+export const NEW_EC_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** A new key `<name>.key` for `/CN=<cn>`, and what `output` asks of `openssl req` with it. */
+async function newKey(dir: string, name: string, cn: string, output: string[]): Promise<void> {
+  await openssl(['req', ...NEW_EC_P256_KEY, '-keyout', `${name}.key`, '-subj', `/CN=${cn}`, ...output], dir);
 }
 
+/** A new key and a CSR `<name>.csr` for `cn`, for {@link sign}. */
+async function keyAndCsr(dir: string, name: string, cn: string): Promise<void> {
+  await newKey(dir, name, cn, ['-out', `${name}.csr`]);
+}
+
+/** A new key and a self-signed CA certificate `<name>.pem` for `cn`. */
 async function selfSignedCa(dir: string, name: string, cn: string): Promise<void> {
-  await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.pem`,
-      '-days',
-      CERT_DAYS,
-      '-subj',
-      `/CN=${cn}`,
-    ],
-    dir,
-  );
+  await newKey(dir, name, cn, ['-x509', '-days', CERT_DAYS, '-out', `${name}.pem`]);
 }
 
 /** Signs `<name>.csr` with the CA; `days` -1 makes a certificate that expired a day ago. */

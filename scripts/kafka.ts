@@ -7,15 +7,11 @@
  *
  * CLI: `node --import tsx scripts/kafka.ts <start|stop|restart|destroy|status> [--state DIR] [--version V]`
  */
-import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import {
   type BrokerSecurity,
@@ -23,6 +19,14 @@ import {
   scramFormatArgs,
   secureServerProperties,
 } from './kafka-security.ts';
+import { isOwnProcess, spawnDetached, stopProcessGroup, waitForStartup } from './lib/detached-process.ts';
+import { cacheRoot, fillOnce, MAVEN_DEPENDENCY_PLUGIN, runMaven } from './lib/maven-cache.ts';
+import { runCommand, tailLines } from './lib/run-command.ts';
+import { type ProgressLog, runWhenInvoked, serviceMain } from './lib/service-cli.ts';
+
+export type { ProgressLog };
+// Part of this module's API since before scripts/lib/ (test helpers import them from here).
+export { cacheRoot, runCommand };
 
 /** Broker version used when neither `version` nor `KAFKA_VERSION` says otherwise. */
 export const DEFAULT_KAFKA_VERSION = '3.9.1';
@@ -42,9 +46,6 @@ export interface BrokerInfo {
   security?: BrokerSecurity;
 }
 
-/** Receives progress messages (the CLI prints them on stderr). */
-export type ProgressLog = (message: string) => void;
-
 /** What stays fixed across restarts of one state dir; written once the storage is formatted. */
 interface ClusterState {
   version: string;
@@ -57,16 +58,12 @@ interface ClusterState {
 }
 
 const LOG4J2_VERSION = '2.24.3';
-const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
 // The stock defaults (1 GiB heap, G1) are sized for servers, not a 2-core test box.
 const JVM_OPTS = ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-Djava.net.preferIPv4Stack=true'];
 const STARTED_MARKER = 'Kafka Server started';
 const START_TIMEOUT_MS = 120_000;
-const STOP_GRACE_MS = 10_000;
 const LOG_TAIL_LINES = 30;
 const noop: ProgressLog = () => {};
-const execFileAsync = promisify(execFile);
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Versions and jars
@@ -134,12 +131,6 @@ ${depXml}
 `;
 }
 
-export function cacheRoot(): string {
-  const explicit = process.env.SWITCHYARD_CACHE_DIR;
-  if (explicit) return resolve(explicit);
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'switchyard');
-}
-
 /**
  * Returns a directory holding every jar the broker of `version` needs, downloading them with
  * Maven on first use. Cached under `$SWITCHYARD_CACHE_DIR` (default
@@ -152,73 +143,20 @@ export function cacheRoot(): string {
 export async function ensureKafkaJars(version: string, log: ProgressLog = noop): Promise<string> {
   parseVersion(version); // before the version becomes part of a path
   const dir = join(cacheRoot(), 'kafka', version);
-  const lib = join(dir, 'lib');
-  const marker = join(dir, '.complete');
-  if (existsSync(marker)) return lib;
-
-  const pom = join(dir, 'pom.xml');
-  await mkdir(dir, { recursive: true });
-  await writeFile(pom, pomXml(version));
-  // Download into a private dir, then rename: a concurrent or killed run never leaves a
-  // half-filled lib/ that looks complete.
-  const partial = join(dir, `lib.partial-${process.pid}`);
-  await removeStalePartials(dir);
-  log(`Fetching Kafka ${version} jars with Maven into ${dir} (first use of this version)...`);
-  const started = Date.now();
-  await runCommand('mvn', [
-    '-B',
-    '-q',
-    '-f',
-    pom,
-    `${DEPENDENCY_PLUGIN}:copy-dependencies`,
-    '-DincludeScope=runtime',
-    `-DoutputDirectory=${partial}`,
-  ]);
-  if (existsSync(marker)) {
-    await rm(partial, { recursive: true, force: true }); // another process finished first
-    return lib;
-  }
-  await rm(lib, { recursive: true, force: true });
-  await rename(partial, lib);
-  await writeFile(marker, `${new Date().toISOString()}\n`);
-  log(`Fetched ${readdirSync(lib).length} jars in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return lib;
-}
-
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Drops what killed downloads left behind; a partial dir of a live process is its download in progress. */
-async function removeStalePartials(dir: string): Promise<void> {
-  for (const name of readdirSync(dir)) {
-    const pid = /^lib\.partial-(\d+)$/.exec(name)?.[1];
-    if (pid !== undefined && (Number(pid) === process.pid || !isPidAlive(Number(pid)))) {
-      await rm(join(dir, name), { recursive: true, force: true });
-    }
-  }
-}
-
-/** Runs a short-lived tool; on failure the error carries the tail of its output. */
-export async function runCommand(cmd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error(`\`${cmd}\` not found on PATH (${toolHint(cmd)})`);
-    const output = tailLines(`${e.stdout ?? ''}\n${e.stderr ?? ''}`, 40);
-    throw new Error(`\`${cmd} ${args.join(' ')}\` failed:\n${output}`);
-  }
-}
-
-function toolHint(cmd: string): string {
-  return cmd === 'mvn' ? 'Maven 3.8+ is needed' : 'a JDK 17+ is needed';
+  return fillOnce(dir, 'lib', async (partial) => {
+    const pom = join(dir, 'pom.xml');
+    await writeFile(pom, pomXml(version));
+    log(`Fetching Kafka ${version} jars with Maven into ${dir} (first use of this version)...`);
+    const started = Date.now();
+    await runMaven([
+      '-f',
+      pom,
+      `${MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies`,
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${partial}`,
+    ]);
+    log(`Fetched ${readdirSync(partial).length} jars in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,18 +351,9 @@ async function initState(
 // Running, waiting, stopping
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Whether the broker recorded in `info` is still running. On Linux the command line is checked
- * too, so a recycled pid never gets mistaken for (and signalled as) the broker.
- */
+/** Whether the broker recorded in `info` is still running (its command line names its server.properties). */
 function isBrokerAlive(info: BrokerInfo): boolean {
-  if (!isPidAlive(info.pid)) return false;
-  try {
-    const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8');
-    return cmdline.includes(statePaths(info.stateDir).props);
-  } catch {
-    return !existsSync('/proc/self'); // no procfs (macOS): trust the pid
-  }
+  return isOwnProcess(info.pid, statePaths(info.stateDir).props);
 }
 
 function fileSize(path: string): number {
@@ -441,10 +370,6 @@ function readLogSince(logFile: string, offset: number): string {
   } catch {
     return '';
   }
-}
-
-export function tailLines(text: string, count: number): string {
-  return text.trimEnd().split('\n').slice(-count).join('\n');
 }
 
 /** The innermost "Caused by" (else the first ERROR line) of this start: the cause without the stack trace. */
@@ -490,30 +415,32 @@ async function waitUntilReady(
   offset: number,
   exited: () => string | undefined,
 ): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
   let sawStarted = false;
   let lastError = 'no "Kafka Server started" line in the log yet';
-  while (Date.now() < deadline) {
-    const exit = exited();
-    if (exit !== undefined) {
-      throw startupFailure(`Kafka broker exited during startup (${exit})`, info.logFile, offset);
-    }
-    sawStarted ||= readLogSince(info.logFile, offset).includes(STARTED_MARKER);
-    if (sawStarted) {
+  await waitForStartup({
+    timeoutMs: START_TIMEOUT_MS,
+    intervalMs: 250,
+    exited,
+    ready: async () => {
+      sawStarted ||= readLogSince(info.logFile, offset).includes(STARTED_MARKER);
+      if (!sawStarted) return false;
       try {
         await describeCluster(info.brokers);
-        return;
+        return true;
       } catch (error) {
         lastError = `describeCluster failed: ${(error as Error).message}`;
+        return false;
       }
-    }
-    await sleep(250);
-  }
-  throw startupFailure(
-    `Kafka broker not ready after ${START_TIMEOUT_MS / 1000} s (${lastError})`,
-    info.logFile,
-    offset,
-  );
+    },
+    failure: ({ exit }) =>
+      startupFailure(
+        exit !== undefined
+          ? `Kafka broker exited during startup (${exit})`
+          : `Kafka broker not ready after ${START_TIMEOUT_MS / 1000} s (${lastError})`,
+        info.logFile,
+        offset,
+      ),
+  });
 }
 
 /** Spawns the broker in its own process group so it outlives this process and is stopped as a unit. */
@@ -526,7 +453,6 @@ async function launch(
   const paths = statePaths(stateDir);
   await writeConfigFiles(stateDir, state);
   const offset = fileSize(paths.log); // the log is appended to across restarts
-  const fd = openSync(paths.log, 'a');
   const args = [
     ...JVM_OPTS,
     loggingFlag(stateDir, state.version),
@@ -535,20 +461,7 @@ async function launch(
     'kafka.Kafka',
     paths.props,
   ];
-  const child = spawn('java', args, { cwd: stateDir, detached: true, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => {
-    exit = signal ? `signal ${signal}` : `exit code ${code}`;
-  });
-  child.once('error', (error: NodeJS.ErrnoException) => {
-    exit = error.code === 'ENOENT' ? `\`java\` not found on PATH (${toolHint('java')})` : error.message;
-  });
-  child.unref();
-  if (child.pid === undefined) {
-    await sleep(0); // the spawn error event comes on the next tick
-    throw new Error(`could not start the Kafka broker: ${exit ?? 'unknown error'}`);
-  }
+  const child = await spawnDetached('the Kafka broker', 'java', args, { cwd: stateDir, logFile: paths.log });
 
   const info: BrokerInfo = {
     brokers: `127.0.0.1:${state.port}`,
@@ -564,29 +477,12 @@ async function launch(
   await writeFile(paths.info, `${JSON.stringify(info, null, 2)}\n`);
   log(`Started Kafka ${state.version} (pid ${child.pid}) on ${info.brokers}; waiting until ready...`);
   try {
-    await waitUntilReady(info, offset, () => exit);
+    await waitUntilReady(info, offset, child.exited);
   } catch (error) {
     await stopBroker(stateDir);
     throw error;
   }
   return info;
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
-}
-
-async function waitForExit(info: BrokerInfo, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isBrokerAlive(info)) return true;
-    await sleep(100);
-  }
-  return !isBrokerAlive(info);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,11 +551,7 @@ export async function startBroker(opts: {
  */
 export async function stopBroker(stateDir: string): Promise<void> {
   const info = readBrokerInfo(stateDir);
-  if (!info || !isBrokerAlive(info)) return;
-  signalGroup(info.pid, 'SIGTERM');
-  if (await waitForExit(info, STOP_GRACE_MS)) return;
-  signalGroup(info.pid, 'SIGKILL');
-  if (!(await waitForExit(info, 5_000))) throw new Error(`Kafka broker pid ${info.pid} survived SIGKILL`);
+  if (info) await stopProcessGroup('Kafka broker', info.pid, () => isBrokerAlive(info));
 }
 
 /**
@@ -760,74 +652,19 @@ async function cliStart(stateDir: string, version: string | undefined): Promise<
   return 0;
 }
 
-function cliStatus(stateDir: string): number {
-  const info = readBrokerInfo(stateDir);
-  const running = info !== undefined && isBrokerAlive(info);
-  process.stdout.write(`${JSON.stringify({ running, stateDir, ...info }, null, 2)}\n`);
-  return running ? 0 : 3;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      state: { type: 'string' },
-      version: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-  });
-  const [command, ...rest] = positionals;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!command || rest.length > 0) throw new Error(`expected exactly one command\n\n${USAGE}`);
+const main = serviceMain({
+  usage: USAGE,
   // The working directory, not this file's: installed, this file lives in node_modules.
-  const stateDir = resolve(values.state ?? '.kafka-state');
-  switch (command) {
-    case 'start':
-      return cliStart(stateDir, values.version);
-    case 'stop':
-      await stopBroker(stateDir);
-      stderrLog(`Stopped (data kept in ${stateDir})`);
-      return 0;
-    case 'restart':
-      await stopBroker(stateDir);
-      return cliStart(stateDir, values.version);
-    case 'destroy':
-      await destroyBroker(stateDir);
-      stderrLog(`Removed ${stateDir}`);
-      return 0;
-    case 'status':
-      return cliStatus(stateDir);
-    default:
-      throw new Error(`unknown command "${command}"\n\n${USAGE}`);
-  }
-}
-
-/** Runs a script's `main(argv)` when the file is the process's entry point (not when imported). */
-export function runWhenInvoked(
-  metaUrl: string,
-  name: string,
-  main: (argv: string[]) => Promise<number>,
-): void {
-  const entry = process.argv[1];
-  if (!entry) return;
-  try {
-    if (realpathSync(entry) !== realpathSync(fileURLToPath(metaUrl))) return;
-  } catch {
-    return;
-  }
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+  defaultStateDir: '.kafka-state',
+  log: stderrLog,
+  start: cliStart,
+  stop: stopBroker,
+  stoppedMessage: (stateDir) => `Stopped (data kept in ${stateDir})`,
+  destroy: destroyBroker,
+  status: (stateDir) => {
+    const info = readBrokerInfo(stateDir);
+    return { running: info !== undefined && isBrokerAlive(info), info };
+  },
+});
 
 runWhenInvoked(import.meta.url, 'kafka', main);

@@ -14,21 +14,15 @@
  *
  * CLI: `node --import tsx scripts/schema-registry.ts <start|stop|restart|destroy|status> [--state DIR]`
  */
-import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
-import {
-  cacheRoot,
-  freePorts,
-  isPidAlive,
-  type ProgressLog,
-  runCommand,
-  runWhenInvoked,
-  tailLines,
-} from './kafka.ts';
+import { freePorts } from './kafka.ts';
+import { isOwnProcess, spawnDetached, stopProcessGroup, waitForStartup } from './lib/detached-process.ts';
+import { cacheRoot, fillOnce, MAVEN_DEPENDENCY_PLUGIN, runMaven } from './lib/maven-cache.ts';
+import { runCommand, tailLines } from './lib/run-command.ts';
+import { type ProgressLog, runWhenInvoked, serviceMain } from './lib/service-cli.ts';
 
 /** Apicurio Registry release used unless `APICURIO_VERSION` says otherwise. */
 export const DEFAULT_APICURIO_VERSION = '3.3.3';
@@ -48,7 +42,6 @@ export interface RegistryInfo {
   logFile: string;
 }
 
-const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
 // Small heap and serial GC for a 2-core test box; C1 only: the registry serves a few hundred
 // requests per test run, so peak JIT would only slow its start.
 const JVM_OPTS = [
@@ -59,11 +52,8 @@ const JVM_OPTS = [
   '-Djava.net.preferIPv4Stack=true',
 ];
 const START_TIMEOUT_MS = 180_000;
-const STOP_GRACE_MS = 10_000;
 const LOG_TAIL_LINES = 30;
 const noop: ProgressLog = () => {};
-const execFileAsync = promisify(execFile);
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 function checkVersion(version: string): void {
   // Also keeps the version safe inside a path and a Maven coordinate.
@@ -83,47 +73,23 @@ function checkVersion(version: string): void {
 export async function ensureRegistryApp(version: string, log: ProgressLog = noop): Promise<string> {
   checkVersion(version);
   const dir = join(cacheRoot(), 'apicurio-registry', version);
-  const app = join(dir, 'app');
-  const marker = join(dir, '.complete');
-  if (existsSync(marker)) return app;
-  await mkdir(dir, { recursive: true });
-  for (const name of readdirSync(dir)) {
-    const pid = /^partial-(\d+)$/.exec(name)?.[1];
-    if (pid !== undefined && (Number(pid) === process.pid || !isPidAlive(Number(pid))))
-      await rm(join(dir, name), { recursive: true, force: true });
-  }
-  const partial = join(dir, `partial-${process.pid}`);
-  await mkdir(partial, { recursive: true });
-  log(`Fetching Apicurio Registry ${version} with Maven into ${dir} (first use of this version)...`);
-  const started = Date.now();
-  await runCommand('mvn', [
-    '-B',
-    '-q',
-    `${DEPENDENCY_PLUGIN}:copy`,
-    `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
-    `-DoutputDirectory=${partial}`,
-  ]);
-  const archive = join(partial, `apicurio-registry-app-${version}-all.tar.gz`);
-  const unpacked = join(partial, 'app');
-  await mkdir(unpacked);
-  try {
-    await execFileAsync('tar', ['-xzf', archive, '-C', unpacked]);
-  } catch (error) {
-    throw new Error(`unpacking ${archive} failed: ${(error as Error).message}`);
-  }
-  await rm(archive, { force: true });
-  if (!existsSync(join(unpacked, 'quarkus-run.jar')))
-    throw new Error(`${archive} holds no quarkus-run.jar: not a Quarkus fast-jar distribution`);
-  if (existsSync(marker)) {
-    await rm(partial, { recursive: true, force: true }); // another process finished first
-    return app;
-  }
-  await rm(app, { recursive: true, force: true });
-  await rename(unpacked, app);
-  await rm(partial, { recursive: true, force: true });
-  await writeFile(marker, `${new Date().toISOString()}\n`);
-  log(`Fetched and unpacked in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return app;
+  return fillOnce(dir, 'app', async (partial) => {
+    log(`Fetching Apicurio Registry ${version} with Maven into ${dir} (first use of this version)...`);
+    const started = Date.now();
+    await runMaven([
+      `${MAVEN_DEPENDENCY_PLUGIN}:copy`,
+      `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
+      `-DoutputDirectory=${partial}`,
+    ]);
+    const archive = join(partial, `apicurio-registry-app-${version}-all.tar.gz`);
+    await runCommand('tar', ['-xzf', archive, '-C', partial]).catch((error: Error) => {
+      throw new Error(`unpacking ${archive} failed: ${error.message}`);
+    });
+    await rm(archive, { force: true });
+    if (!existsSync(join(partial, 'quarkus-run.jar')))
+      throw new Error(`${archive} holds no quarkus-run.jar: not a Quarkus fast-jar distribution`);
+    log(`Fetched and unpacked in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
 }
 
 /** The major version a JDK's `release` file states (`JAVA_VERSION="25.0.3"`), or 0. */
@@ -166,12 +132,7 @@ function statePaths(stateDir: string) {
 
 /** Whether the registry of `info` runs: the pid lives and (with procfs) its command line is ours. */
 function isRegistryAlive(info: RegistryInfo): boolean {
-  if (!isPidAlive(info.pid)) return false;
-  try {
-    return readFileSync(`/proc/${info.pid}/cmdline`, 'utf8').includes(`-Dswitchyard.state=${info.stateDir}`);
-  } catch {
-    return !existsSync('/proc/self');
-  }
+  return isOwnProcess(info.pid, `-Dswitchyard.state=${info.stateDir}`);
 }
 
 /** Reads `<stateDir>/registry.json`, written by the last start; `undefined` if there is none. */
@@ -230,7 +191,6 @@ export async function startRegistry(opts: {
   if (port === undefined || managementPort === undefined) [port, managementPort] = await freePorts(2);
   if (port === undefined || managementPort === undefined) throw new Error('could not pick free ports');
   const paths = statePaths(stateDir);
-  const fd = openSync(paths.log, 'a');
   const args = [
     ...JVM_OPTS,
     `-Dswitchyard.state=${stateDir}`, // marks the process as ours (isRegistryAlive)
@@ -245,20 +205,7 @@ export async function startRegistry(opts: {
     '-jar',
     join(app, 'quarkus-run.jar'),
   ];
-  const child = spawn(java, args, { cwd: stateDir, detached: true, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => {
-    exit = signal ? `signal ${signal}` : `exit code ${code}`;
-  });
-  child.once('error', (error) => {
-    exit = error.message;
-  });
-  child.unref();
-  if (child.pid === undefined) {
-    await sleep(0);
-    throw new Error(`could not start Apicurio Registry: ${exit ?? 'unknown error'}`);
-  }
+  const child = await spawnDetached('Apicurio Registry', java, args, { cwd: stateDir, logFile: paths.log });
   const info: RegistryInfo = {
     url: `http://127.0.0.1:${port}${CCOMPAT_PATH}`,
     port,
@@ -271,7 +218,7 @@ export async function startRegistry(opts: {
   await writeFile(paths.info, `${JSON.stringify(info, null, 2)}\n`);
   log(`Started Apicurio Registry ${version} (pid ${child.pid}) at ${info.url}; waiting until it answers...`);
   try {
-    await waitUntilUp(info, () => exit);
+    await waitUntilUp(info, child.exited);
   } catch (error) {
     await stopRegistry(stateDir);
     throw error;
@@ -280,43 +227,22 @@ export async function startRegistry(opts: {
 }
 
 async function waitUntilUp(info: RegistryInfo, exited: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const exit = exited();
-    if (exit !== undefined)
-      throw new Error(`Apicurio Registry exited during startup (${exit})\n${logTail(info.logFile)}`);
-    if (await answers(info.url)) return;
-    await sleep(200);
-  }
-  throw new Error(`Apicurio Registry not up after ${START_TIMEOUT_MS / 1000} s\n${logTail(info.logFile)}`);
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
-}
-
-async function waitForExit(info: RegistryInfo, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isRegistryAlive(info)) return true;
-    await sleep(100);
-  }
-  return !isRegistryAlive(info);
+  await waitForStartup({
+    timeoutMs: START_TIMEOUT_MS,
+    intervalMs: 200,
+    exited,
+    ready: () => answers(info.url),
+    failure: ({ exit }) =>
+      new Error(
+        `${exit !== undefined ? `Apicurio Registry exited during startup (${exit})` : `Apicurio Registry not up after ${START_TIMEOUT_MS / 1000} s`}\n${logTail(info.logFile)}`,
+      ),
+  });
 }
 
 /** Stops the registry of `stateDir` (SIGTERM, SIGKILL after 10 s). Does nothing if it is not running. */
 export async function stopRegistry(stateDir: string): Promise<void> {
   const info = readRegistryInfo(stateDir);
-  if (!info || !isRegistryAlive(info)) return;
-  signalGroup(info.pid, 'SIGTERM');
-  if (await waitForExit(info, STOP_GRACE_MS)) return;
-  signalGroup(info.pid, 'SIGKILL');
-  if (!(await waitForExit(info, 5_000)))
-    throw new Error(`Apicurio Registry pid ${info.pid} survived SIGKILL`);
+  if (info) await stopProcessGroup('Apicurio Registry', info.pid, () => isRegistryAlive(info));
 }
 
 /** Stops the registry and removes `stateDir`. */
@@ -353,46 +279,18 @@ async function cliStart(stateDir: string, version: string | undefined): Promise<
   return 0;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      state: { type: 'string' },
-      version: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-  });
-  const [command, ...rest] = positionals;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!command || rest.length > 0) throw new Error(`expected exactly one command\n\n${USAGE}`);
-  const stateDir = resolve(values.state ?? join(repoRoot, '.schema-registry-state'));
-  switch (command) {
-    case 'start':
-      return cliStart(stateDir, values.version);
-    case 'stop':
-      await stopRegistry(stateDir);
-      stderrLog('Stopped');
-      return 0;
-    case 'restart':
-      await stopRegistry(stateDir);
-      return cliStart(stateDir, values.version);
-    case 'destroy':
-      await destroyRegistry(stateDir);
-      stderrLog(`Removed ${stateDir}`);
-      return 0;
-    case 'status': {
-      const info = readRegistryInfo(stateDir);
-      const running = info !== undefined && isRegistryAlive(info);
-      process.stdout.write(`${JSON.stringify({ running, stateDir, ...info }, null, 2)}\n`);
-      return running ? 0 : 3;
-    }
-    default:
-      throw new Error(`unknown command "${command}"\n\n${USAGE}`);
-  }
-}
+const main = serviceMain({
+  usage: USAGE,
+  defaultStateDir: join(repoRoot, '.schema-registry-state'),
+  log: stderrLog,
+  start: cliStart,
+  stop: stopRegistry,
+  stoppedMessage: () => 'Stopped',
+  destroy: destroyRegistry,
+  status: (stateDir) => {
+    const info = readRegistryInfo(stateDir);
+    return { running: info !== undefined && isRegistryAlive(info), info };
+  },
+});
 
 runWhenInvoked(import.meta.url, 'schema-registry', main);

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from '../lib/histogram.ts';
-import type { WorkerReply, WorkerRequest, WorkerStats } from './worker-protocol.ts';
+import { noneReceived, type WorkerReply, type WorkerRequest, type WorkerStats } from './worker-protocol.ts';
 
 const WORKER = fileURLToPath(new URL('./sse-worker.ts', import.meta.url));
 
@@ -108,15 +108,7 @@ export class SseLoad {
       retries: 0,
       failReasons: {},
       windowStreams: 0,
-      windowUpdates: 0,
-      totalUpdates: 0,
-      noCreatedAt: 0,
-      snapshots: 0,
-      errors: 0,
-      otherEvents: 0,
-      comments: 0,
-      bytes: 0,
-      reads: 0,
+      ...noneReceived(),
       hist,
     };
     for (const r of replies) {

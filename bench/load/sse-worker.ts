@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import { Histogram } from '../lib/histogram.ts';
 import { type ScanSink, SseResponseScanner } from '../lib/sse-scan.ts';
-import type { WorkerReply, WorkerRequest, WorkerStats } from './worker-protocol.ts';
+import { noneReceived, type WorkerReply, type WorkerRequest, type WorkerStats } from './worker-protocol.ts';
 
 interface Conn {
   socket: Socket;
@@ -27,18 +27,7 @@ let t0 = Number.POSITIVE_INFINITY;
 let t1 = Number.NEGATIVE_INFINITY;
 /** Whether the stream being read was open when the window began (only those are expected to count). */
 let inWindow = false;
-const counts = {
-  windowUpdates: 0,
-  totalUpdates: 0,
-  noCreatedAt: 0,
-  snapshots: 0,
-  errors: 0,
-  otherEvents: 0,
-  comments: 0,
-  bytes: 0,
-  /** Socket reads: updates per read shows how much the server batches. */
-  reads: 0,
-};
+const counts = noneReceived();
 const sink: ScanSink = {
   update(createdAt) {
     counts.totalUpdates++;
@@ -230,7 +219,7 @@ process.on('message', (msg: WorkerRequest) => {
       retries = 0;
       failReasons.clear();
       everEstablished = [];
-      for (const k of Object.keys(counts)) counts[k as keyof typeof counts] = 0;
+      Object.assign(counts, noneReceived());
       hist.reset();
       t0 = Number.POSITIVE_INFINITY;
       t1 = Number.NEGATIVE_INFINITY;

@@ -30,8 +30,38 @@ export interface WorkerStats {
   otherEvents: number;
   comments: number;
   bytes: number;
+  /** Socket reads: updates per read shows how much the server batches. */
   reads: number;
   hist: { pairs: number[]; max: number };
+}
+
+/** What a worker counts of the events its streams received. */
+export type ReceivedCounts = Pick<
+  WorkerStats,
+  | 'windowUpdates'
+  | 'totalUpdates'
+  | 'noCreatedAt'
+  | 'snapshots'
+  | 'errors'
+  | 'otherEvents'
+  | 'comments'
+  | 'bytes'
+  | 'reads'
+>;
+
+/** Received counts, all zero. */
+export function noneReceived(): ReceivedCounts {
+  return {
+    windowUpdates: 0,
+    totalUpdates: 0,
+    noCreatedAt: 0,
+    snapshots: 0,
+    errors: 0,
+    otherEvents: 0,
+    comments: 0,
+    bytes: 0,
+    reads: 0,
+  };
 }
 
 export type WorkerReply =

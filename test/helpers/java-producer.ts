@@ -11,6 +11,7 @@
  *   const java = await startJavaProducer(t);
  *   await java.send(topic, records, { compression: 'zstd' });
  *   await java.send(topic, records, { transactionalId: 'tx-1', transaction: 'abort' });
+ *   await java.deleteRecords(topic, { 0: 12, 1: 6 }); // Admin.deleteRecords
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -56,6 +57,11 @@ export interface JavaProducer {
     records: readonly JavaRecord[],
     opts?: JavaSendOptions,
   ): Promise<Array<{ partition: number; offset: number }>>;
+  /**
+   * `Admin.deleteRecords`: deletes each partition's records below the offset `before` gives it;
+   * resolves with each of those partitions' new log start offset.
+   */
+  deleteRecords(topic: string, before: Readonly<Record<number, number>>): Promise<Record<number, number>>;
   close(): Promise<void>;
 }
 
@@ -168,6 +174,12 @@ export async function startJavaProducer(t?: { after(fn: () => unknown): void }):
         records: Array<{ partition: number; offset: number }>;
       };
       return answer.records;
+    },
+    async deleteRecords(topic, before) {
+      const answer = (await call({ op: 'deleteRecords', topic, before })) as {
+        logStart: Record<string, number>;
+      };
+      return Object.fromEntries(Object.entries(answer.logStart).map(([p, o]) => [Number(p), o]));
     },
     async close() {
       if (exited) return;

@@ -12,22 +12,30 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Future;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DeletedRecords;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * A test producer on the official Apache Kafka Java client, driven by JSON lines on stdin (one
- * command per line, one JSON answer per line on stdout). test/helpers/java-producer.ts compiles
+ * A test producer (and the one admin call tests need, `deleteRecords`) on the official Apache Kafka
+ * Java client, driven by JSON lines on stdin (one command per line, one JSON answer per line on
+ * stdout). test/helpers/java-producer.ts compiles
  * and drives it; see there for the commands.
  */
 public final class TestProducer {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final String bootstrap;
   private final Map<String, KafkaProducer<byte[], byte[]>> producers = new HashMap<>();
+  private Admin admin;
 
   private TestProducer(String bootstrap) {
     this.bootstrap = bootstrap;
@@ -60,6 +68,7 @@ public final class TestProducer {
   private void handle(JsonNode cmd, ObjectNode answer) throws Exception {
     String op = cmd.path("op").asText();
     if (op.equals("send")) send(cmd, answer);
+    else if (op.equals("deleteRecords")) deleteRecords(cmd, answer);
     else if (op.equals("close")) closeAll();
     else throw new IllegalArgumentException("unknown op " + op);
   }
@@ -123,8 +132,32 @@ public final class TestProducer {
     else if (tx.equals("abort")) p.abortTransaction();
   }
 
+  /**
+   * `Admin.deleteRecords`: `before` maps a partition to the offset below which its records are
+   * deleted (as retention or `kafka-delete-records` does). Answers each partition's new log start.
+   */
+  private void deleteRecords(JsonNode cmd, ObjectNode answer) throws Exception {
+    String topic = cmd.path("topic").asText();
+    if (admin == null) {
+      Properties props = new Properties();
+      props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      admin = Admin.create(props);
+    }
+    Map<TopicPartition, RecordsToDelete> before = new HashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = cmd.path("before").fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      before.put(new TopicPartition(topic, Integer.parseInt(e.getKey())), RecordsToDelete.beforeOffset(e.getValue().asLong()));
+    }
+    Map<TopicPartition, KafkaFuture<DeletedRecords>> deleted = admin.deleteRecords(before).lowWatermarks();
+    ObjectNode starts = answer.putObject("logStart");
+    for (Map.Entry<TopicPartition, KafkaFuture<DeletedRecords>> e : deleted.entrySet())
+      starts.put(String.valueOf(e.getKey().partition()), e.getValue().get().lowWatermark());
+  }
+
   private void closeAll() {
     for (KafkaProducer<byte[], byte[]> p : producers.values()) p.close();
     producers.clear();
+    if (admin != null) admin.close();
+    admin = null;
   }
 }
