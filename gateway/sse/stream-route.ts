@@ -9,11 +9,7 @@ import { header, type RequestView } from '../http/request-view.ts';
 import { EDGE_HEADER, edgeFailsOver, wantsEventStream } from '../http/stream-wait-answer.ts';
 import type { ResponseCounter } from '../observability/http-metrics.ts';
 import type { OverloadGuard } from '../overload/guard.ts';
-import {
-  snapshotEvent as frameSnapshot,
-  statusEvent as frameStatus,
-  updateEvent,
-} from '../protocol/events.ts';
+import { snapshotEvent as frameSnapshot, statusEvent, updateEvent } from '../protocol/events.ts';
 import { acceptsEventStream, SSE_HEADER_LIST } from '../protocol/sse-headers.ts';
 import type { ResyncReason } from '../protocol/types.ts';
 import type { RolloutService } from '../rollout/service.ts';
@@ -167,7 +163,7 @@ async function open(ctx: StreamHost, sub: Subscriber, start: Start, reparse: () 
     streamMetrics.connected(start.kind);
   }
   // A client that connects while the source is stale learns it with its snapshot.
-  if (ctx.freshness().stale) initial += statusEvent(ctx);
+  if (ctx.freshness().stale) initial += currentStatusEvent(ctx);
   sub.writeInitial(retry + initial);
   hub.join(sub);
   // A kit told to poll (rules changed while it connected) hears so at once, not at the next change.
@@ -208,7 +204,7 @@ export function subscriberHooks(ctx: {
   };
 }
 
-/** A framed `status` event (no id: it does not move the client's resume point). */
-export function statusEvent(ctx: FreshnessView): string {
-  return frameStatus(statusData(ctx));
+/** The source's current `status` event, framed (no id: it does not move the client's resume point). */
+export function currentStatusEvent(ctx: FreshnessView): string {
+  return statusEvent(statusData(ctx));
 }
