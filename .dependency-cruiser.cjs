@@ -24,7 +24,7 @@ const LAYERS = [
   ['source', '^gateway/source/'],
   [
     'http-kit',
-    '^gateway/http/(request-utils|request-view|exact-router|route-table|pipeline|reply|json-body|admin-auth|connection-guard|send-error|stream-wait-answer|client-id)[.]ts$',
+    '^gateway/http/(request-utils|request-view|exact-router|route-table|pipeline|reply|json-body|admin-auth|connection-guard|send-error|stream-wait-answer|stream-grant|client-id)[.]ts$',
   ],
   [
     'transport',

@@ -12,6 +12,8 @@ import type { OverloadGuard } from './overload/guard.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
 import type { RolloutService } from './rollout/service.ts';
 import type { ExpiringStream, ExpiryWatch } from './security/expiry-watch.ts';
+import type { SecurityEvents } from './security/security-events.ts';
+import type { StreamAuthenticator } from './security/stream-access.ts';
 import type { Service } from './service.ts';
 import type { KafkaHealth } from './source/kafka-health.ts';
 import type { RecordSource } from './source/types.ts';
@@ -53,6 +55,10 @@ export interface GatewayContext {
   readonly kafkaHealth: KafkaHealth | null;
   /** Admission control: stream caps and event-loop shedding (gateway/overload/). */
   readonly overload: OverloadGuard;
+  /** What the security layer reports (a port over `metrics`: observability/security-events.ts). */
+  readonly securityEvents: SecurityEvents;
+  /** The one stream token check: the pipeline's authentication step and extensions run it. */
+  readonly authenticateStream: StreamAuthenticator;
   /** Ends streams whose access token expires (gateway/security/stream-access.ts). */
   readonly expiryWatch: ExpiryWatch<ExpiringStream>;
   /** Responses counted by endpoint and status; open streams hand theirs to their subscriber. */

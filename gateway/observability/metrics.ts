@@ -63,7 +63,7 @@ export class GatewayMetrics {
   readonly rolloutKillSwitch: Gauge;
   readonly telemetrySamples: Counter<'transport' | 'outcome'>;
   readonly telemetryBatches: Counter<'outcome'>;
-  /** Security counters (security/security-metrics.ts names their labels). */
+  /** Security counters (reported through security/security-events.ts, which names their labels). */
   readonly authFailures: Counter<'reason'>;
   readonly tokenExpiries: Counter;
   readonly rateLimited: Counter;
