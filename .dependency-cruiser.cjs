@@ -93,9 +93,9 @@ module.exports = {
     {
       name: 'core-no-metrics-library',
       comment:
-        'The core (cache, sources, SSE, polling) reports domain events through ports it declares (CacheObserver, KafkaMetrics, StreamMetrics); prom-client and the metric registry stay in gateway/observability/, whose adapters createGateway passes in.',
+        'The core (cache, sources, SSE, polling, security, rollout, telemetry) reports domain events through ports it declares (CacheObserver, KafkaMetrics, StreamMetrics, SecurityEvents, RolloutEvents, TelemetryEvents); prom-client and the metric registry stay in gateway/observability/, whose adapters createGateway passes in.',
       severity: 'error',
-      from: { path: '^gateway/(cache|source|sse|poll)/' },
+      from: { path: '^gateway/(cache|source|sse|poll|security|rollout|telemetry)/' },
       to: { path: ['(^|/)node_modules/prom-client/', '^gateway/observability/metrics[.]ts$'] },
     },
     {

@@ -20,6 +20,7 @@ import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
 import type { StreamMetrics } from './sse/stream-metrics.ts';
 import type { SubscriberHooks } from './sse/subscriber.ts';
+import type { TelemetryEvents } from './telemetry/telemetry-events.ts';
 
 /** Lifecycle flags shared by the routes and the shutdown sequence. */
 export interface LifecycleState {
@@ -57,6 +58,8 @@ export interface GatewayContext {
   readonly overload: OverloadGuard;
   /** What the security layer reports (a port over `metrics`: observability/security-events.ts). */
   readonly securityEvents: SecurityEvents;
+  /** What client kit telemetry reports (a port over `metrics`: observability/telemetry-events.ts). */
+  readonly telemetryEvents: TelemetryEvents;
   /** The one stream token check: the pipeline's authentication step and extensions run it. */
   readonly authenticateStream: StreamAuthenticator;
   /** Ends streams whose access token expires (gateway/security/stream-access.ts). */

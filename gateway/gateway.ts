@@ -14,8 +14,10 @@ import { promKafkaMetrics } from './observability/kafka-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
+import { promRolloutEvents } from './observability/rollout-events.ts';
 import { promSecurityEvents } from './observability/security-events.ts';
 import { promStreamMetrics } from './observability/stream-metrics.ts';
+import { promTelemetryEvents } from './observability/telemetry-events.ts';
 import { OverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
 import { createRollout } from './rollout/create.ts';
@@ -112,13 +114,14 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
-    rollout: createRollout(config, { hub, metrics, logger, now, store: fleet }),
+    rollout: createRollout(config, { hub, events: promRolloutEvents(metrics), logger, now, store: fleet }),
     fleet,
     figures: new FleetFigures(metrics, now),
     kafkaHealth,
     extensions,
     overload,
     securityEvents,
+    telemetryEvents: promTelemetryEvents(metrics),
     authenticateStream: streamAuthenticator({
       secrets: config.security.streamTokenSecrets,
       events: securityEvents,
