@@ -29,8 +29,9 @@ export interface FrontDoorDeps {
  * prototypes, which gives every one of them hidden classes of its own (about 3.7 KB of heap per
  * open stream, and property loads that miss V8's inline caches on every poll; see
  * docs/benchmarks.md). The checks before this (metrics, security headers, CORS, limits, rate
- * limit, load shedding, authentication) ran for both alike. Paths are matched exactly, as every express route
- * is (gateway/http/exact-router.ts); another method on these paths is 405 with an `Allow` header.
+ * limit, load shedding, authentication) ran for both alike. Paths are matched exactly, as every
+ * express route is (gateway/http/exact-router.ts); another method on these paths is 405 with an
+ * `Allow` header.
  */
 export function frontDoor(deps: FrontDoorDeps): Dispatch {
   const { handlers, fallback, fail } = deps;
