@@ -24,7 +24,7 @@ const LAYERS = [
   ['source', '^gateway/source/'],
   [
     'http-kit',
-    '^gateway/http/(request-utils|request-view|exact-router|route-table|pipeline|reply|json-body|admin-auth|connection-guard|send-error|stream-wait-answer|client-id)[.]ts$',
+    '^gateway/http/(request-utils|request-view|exact-router|route-table|pipeline|reply|json-body|admin-auth|connection-guard|send-error|stream-wait-answer|stream-grant|client-id)[.]ts$',
   ],
   [
     'transport',
@@ -93,9 +93,9 @@ module.exports = {
     {
       name: 'core-no-metrics-library',
       comment:
-        'The core (cache, sources, SSE, polling) reports domain events through ports it declares (CacheObserver, KafkaMetrics, StreamMetrics); prom-client and the metric registry stay in gateway/observability/, whose adapters createGateway passes in.',
+        'The core (cache, sources, SSE, polling, security, rollout, telemetry) reports domain events through ports it declares (CacheObserver, KafkaMetrics, StreamMetrics, SecurityEvents, RolloutEvents, TelemetryEvents); prom-client and the metric registry stay in gateway/observability/, whose adapters createGateway passes in.',
       severity: 'error',
-      from: { path: '^gateway/(cache|source|sse|poll)/' },
+      from: { path: '^gateway/(cache|source|sse|poll|security|rollout|telemetry)/' },
       to: { path: ['(^|/)node_modules/prom-client/', '^gateway/observability/metrics[.]ts$'] },
     },
     {

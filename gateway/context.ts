@@ -12,12 +12,15 @@ import type { OverloadGuard } from './overload/guard.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
 import type { RolloutService } from './rollout/service.ts';
 import type { ExpiringStream, ExpiryWatch } from './security/expiry-watch.ts';
+import type { SecurityEvents } from './security/security-events.ts';
+import type { StreamAuthenticator } from './security/stream-access.ts';
 import type { Service } from './service.ts';
 import type { KafkaHealth } from './source/kafka-health.ts';
 import type { RecordSource } from './source/types.ts';
 import type { SseHub } from './sse/hub.ts';
 import type { StreamMetrics } from './sse/stream-metrics.ts';
 import type { SubscriberHooks } from './sse/subscriber.ts';
+import type { TelemetryEvents } from './telemetry/telemetry-events.ts';
 
 /** Lifecycle flags shared by the routes and the shutdown sequence. */
 export interface LifecycleState {
@@ -53,6 +56,12 @@ export interface GatewayContext {
   readonly kafkaHealth: KafkaHealth | null;
   /** Admission control: stream caps and event-loop shedding (gateway/overload/). */
   readonly overload: OverloadGuard;
+  /** What the security layer reports (a port over `metrics`: observability/security-events.ts). */
+  readonly securityEvents: SecurityEvents;
+  /** What client kit telemetry reports (a port over `metrics`: observability/telemetry-events.ts). */
+  readonly telemetryEvents: TelemetryEvents;
+  /** The one stream token check: the pipeline's authentication step and extensions run it. */
+  readonly authenticateStream: StreamAuthenticator;
   /** Ends streams whose access token expires (gateway/security/stream-access.ts). */
   readonly expiryWatch: ExpiryWatch<ExpiringStream>;
   /** Responses counted by endpoint and status; open streams hand theirs to their subscriber. */

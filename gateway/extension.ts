@@ -8,6 +8,7 @@ import type { Logger } from './observability/logger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { PollObserver } from './observability/poll-observer.ts';
 import type { BodyCache } from './poll/versioned-body.ts';
+import type { StreamAuthenticator } from './security/stream-access.ts';
 import type { Service } from './service.ts';
 
 /**
@@ -25,6 +26,12 @@ export interface GatewayView {
   /** Polling routes report their answers here (poll delivery latency, pollers count). */
   readonly polls: Pick<PollObserver, 'answered'>;
   readonly metrics: GatewayMetrics;
+  /**
+   * The gateway's one stream token check (security/stream-access.ts): an extension serving
+   * stream data on paths of its own (which the pipeline's route table cannot know) runs it, then
+   * authorises with the grant (`assertAllows`).
+   */
+  readonly authenticateStream: StreamAuthenticator;
   now(): number;
   random(): number;
   /** Whether the source has gone quiet for longer than STALE_AFTER_MS. */

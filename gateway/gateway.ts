@@ -14,12 +14,15 @@ import { promKafkaMetrics } from './observability/kafka-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { PollObserver } from './observability/poll-observer.ts';
+import { promRolloutEvents } from './observability/rollout-events.ts';
+import { promSecurityEvents } from './observability/security-events.ts';
 import { promStreamMetrics } from './observability/stream-metrics.ts';
+import { promTelemetryEvents } from './observability/telemetry-events.ts';
 import { OverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
 import { createRollout } from './rollout/create.ts';
 import { createDeadLetters, type DeadLetterSink } from './security/dead-letters.ts';
-import { createExpiryWatch } from './security/stream-access.ts';
+import { createExpiryWatch, streamAuthenticator } from './security/stream-access.ts';
 import { type Service, service, startServices, stopServices } from './service.ts';
 import { DemoSource } from './source/demo-source.ts';
 import { KafkaHealth } from './source/kafka-health.ts';
@@ -60,7 +63,8 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const kafkaHealth = config.kafka
     ? new KafkaHealth(config.kafka, { logger, metrics: promKafkaMetrics(metrics), now })
     : null;
-  const deadLetters = createDeadLetters(config, logger, metrics, kafkaHealth ?? undefined);
+  const securityEvents = promSecurityEvents(metrics);
+  const deadLetters = createDeadLetters(config, logger, securityEvents, kafkaHealth ?? undefined);
   const observer = cacheObserver(metrics, logger, deadLetters);
   const formats = createSchemaFormats(config, logger, now);
   const cache = new SnapshotCache({
@@ -91,7 +95,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   const metricsView = { config, metrics, random: overrides.random ?? Math.random };
   const overload = new OverloadGuard(metricsView);
   const responses = new ResponseCounter(metrics);
-  const expiryWatch = createExpiryWatch(metrics, now);
+  const expiryWatch = createExpiryWatch(securityEvents, now);
   const services: Service[] = [];
   const extensions: GatewayExtension[] = [];
   const ctx: GatewayContext = {
@@ -110,12 +114,19 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
     logger,
     bodies: new BodyCache(),
     polls: new PollObserver({ cache, metrics, now, pollIntervalMs: config.pollIntervalMs }),
-    rollout: createRollout(config, { hub, metrics, logger, now, store: fleet }),
+    rollout: createRollout(config, { hub, events: promRolloutEvents(metrics), logger, now, store: fleet }),
     fleet,
     figures: new FleetFigures(metrics, now),
     kafkaHealth,
     extensions,
     overload,
+    securityEvents,
+    telemetryEvents: promTelemetryEvents(metrics),
+    authenticateStream: streamAuthenticator({
+      secrets: config.security.streamTokenSecrets,
+      events: securityEvents,
+      now,
+    }),
     expiryWatch,
     responses,
     streamHooks: subscriberHooks({ hub, metrics: streamMetrics, overload, responses }),

@@ -8,7 +8,6 @@ import type { Logger } from '../gateway/observability/logger.ts';
 import type { GatewayMetrics } from '../gateway/observability/metrics.ts';
 import { sendVersioned } from '../gateway/poll/send-body.ts';
 import type { VersionedBody } from '../gateway/poll/versioned-body.ts';
-import { checkStreamToken } from '../gateway/security/stream-access.ts';
 import { TokenBucket } from '../gateway/util/token-bucket.ts';
 import {
   contractProblem,
@@ -258,8 +257,10 @@ export class LegacyAdapter {
     }
     // Answering from the cache must never expose more than the streams do: with stream tokens
     // on, a served legacy route needs a token allowing its contract's streams (docs/security.md).
+    // Its path is configured and its mode changes at runtime, so the pipeline cannot know it:
+    // the gateway's one stream authenticator is run here, as the pipeline runs it for /v1/stream.
     try {
-      checkStreamToken(this.host(), req).assertAllows(route.renderer.selection.names);
+      this.host().authenticateStream(req).assertAllows(route.renderer.selection.names);
     } catch (err) {
       return next(err);
     }

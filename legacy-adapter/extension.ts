@@ -37,7 +37,7 @@ export function legacyExtension(
     return {
       name: 'legacy-adapter',
       adapter,
-      routers: () => [legacyRouter({ config, legacy: adapter, fleet: host.fleet, shadow, now: host.now })],
+      routers: () => [legacyRouter({ legacy: adapter, fleet: host.fleet, shadow, now: host.now })],
       start() {},
       stop: () => adapter.close(),
     };

@@ -8,8 +8,8 @@ import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
+import { streamGrantOf } from '../http/stream-grant.ts';
 import { htmlSecurityHeaders } from '../security/security-headers.ts';
-import { checkStreamToken, type TokenHost } from '../security/stream-access.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -46,10 +46,11 @@ function loadAssets(): Map<string, Asset> {
   return assets;
 }
 
-/** What the compare page reads: the streams to draw, the poll interval, the clock, tokens. */
-export interface CompareHost extends TokenHost {
+/** What the compare page reads: the streams to draw, the poll interval, the clock. */
+export interface CompareHost {
   readonly cache: Pick<SnapshotCache, 'streams'>;
-  readonly config: TokenHost['config'] & Pick<Config, 'pollIntervalMs'>;
+  readonly config: Pick<Config, 'pollIntervalMs'>;
+  readonly now: () => number;
 }
 
 /**
@@ -89,8 +90,9 @@ export function compareRouter(ctx: CompareHost): Router {
     const feed = pick('feed', 'orders');
     const table = pick('table', 'totals');
     // It names streams: with stream tokens on, only to a token that opens them (as the page's
-    // own stream and polls need anyway); 401/403 otherwise, like /v1/snapshot.
-    checkStreamToken(ctx, req).assertAllows([feed, table].filter((n): n is string => n !== null));
+    // own stream and polls need anyway); 401/403 otherwise, like /v1/snapshot. The pipeline
+    // verified the token (route-table.ts: `auth: 'stream'`); here it only authorises.
+    streamGrantOf(req).assertAllows([feed, table].filter((n): n is string => n !== null));
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       serverTime: ctx.now(),

@@ -1,7 +1,6 @@
-import express, { type Request, type Response, type Router } from 'express';
-import type { Config } from '../config/load.ts';
+import type { Request, Response, Router } from 'express';
 import { GatewayError } from '../errors.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { gatewayRouter } from '../http/exact-router.ts';
 import { type FleetState, processName } from './state.ts';
 
 /** Response header naming the process that answered (`<instance>/<worker>`), on operators' routes. */
@@ -43,14 +42,12 @@ export function workerHeader(ctx: { readonly fleet: Pick<FleetState, 'identity'>
 
 /**
  * `GET /v1/admin/fleet` (read): the desired versions of the fleet state (rules, routes), and for
- * every process that reported, the versions it has in force and when it said so.
+ * every process that reported, the versions it has in force and when it said so. The admin token
+ * is checked by the request pipeline (route-table.ts: everything under /v1/admin).
  */
-export function fleetRouter(ctx: {
-  readonly fleet: FleetState;
-  readonly config: Pick<Config, 'admin'>;
-}): Router {
-  const router = express.Router();
-  router.get('/v1/admin/fleet', requireAdmin(ctx.config, 'read'), (_req, res) => {
+export function fleetRouter(ctx: { readonly fleet: FleetState }): Router {
+  const router = gatewayRouter();
+  router.get('/v1/admin/fleet', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ self: processName(ctx.fleet.identity), ...ctx.fleet.view() });
   });

@@ -8,7 +8,6 @@ import { statsRouter } from '../observability/stats-route.ts';
 import { snapshotHandler } from '../poll/snapshot-route.ts';
 import { rolloutRouter } from '../rollout/rollout-route.ts';
 import { rateLimitCheck } from '../security/rate-limit-middleware.ts';
-import { securityMetrics } from '../security/security-metrics.ts';
 import { streamHandler } from '../sse/stream-route.ts';
 import { telemetryRouter } from '../telemetry/telemetry-route.ts';
 import { errorHandler, notFound } from './error-handler.ts';
@@ -39,7 +38,8 @@ export interface GatewayApp {
 /**
  * Builds the HTTP app without listening (main.ts listens): one request pipeline that every
  * request passes (opening-checks.ts: the connection guard, response metrics, the error
- * boundary, security headers and CORS, the URL limit, the per-IP rate limit, load shedding);
+ * boundary, security headers and CORS, the URL limit, the per-IP rate limit, load shedding,
+ * authentication of admin and stream routes);
  * then the front door serves `GET`/`HEAD` of `/v1/stream` and `/v1/snapshot` on node:http, and
  * express the rest: `/healthz`, `/readyz`, `/metrics`, `GET /v1/stats/latency`, `/compare`,
  * legacy routes, rollout, telemetry, the client kit (docs/architecture.md).
@@ -61,12 +61,17 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
     closedConnections: metrics.connectionsClosed,
     rateLimit: rateLimitCheck({
       security: config.security,
-      limited: securityMetrics(metrics).rateLimited,
+      events: ctx.securityEvents,
       logger,
       now: ctx.now,
       random: ctx.random,
     }),
     admission: ctx.overload,
+    authentication: {
+      admin: config.admin,
+      authenticateStream: ctx.authenticateStream,
+      publicStreams: config.security.streamTokenSecrets.length === 0,
+    },
     fail,
     extra: ext.interceptors ?? [],
   });
@@ -74,7 +79,7 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
     [STREAM_ROUTE, streamHandler(ctx, counter)],
     [SNAPSHOT_ROUTE, snapshotHandler(ctx)],
   ]);
-  const dispatch = pipeline(frontDoor({ views, handlers, fallback: toExpress(app), fail }));
+  const dispatch = pipeline(frontDoor({ handlers, fallback: toExpress(app), fail }));
   return Object.assign(requestListener(views, dispatch), { express: app });
 }
 

@@ -1,15 +1,18 @@
 import { GatewayError } from '../errors.ts';
 import type { Dispatch, Exchange, ExchangeErrorWriter } from './pipeline.ts';
 import { type Reply, writeBody, writeStream } from './reply.ts';
-import type { RequestView, RequestViews } from './request-view.ts';
+import type { RequestView } from './request-view.ts';
 import type { RouteInfo } from './route-table.ts';
+import type { StreamGrant } from './stream-grant.ts';
 
-/** A front-door handler: what to send for a request, or a thrown catalogue error. */
-export type FrontDoorHandler = (req: RequestView) => Reply;
+/**
+ * A front-door handler: what to send for a request, or a thrown catalogue error. `grant` is
+ * what the pipeline's authentication step verified (the route table's `auth`).
+ */
+export type FrontDoorHandler = (req: RequestView, grant: StreamGrant) => Reply;
 
 /** What the front door routes to. */
 export interface FrontDoorDeps {
-  readonly views: RequestViews;
   /** The handler of each front-door route (routes.ts entries with `methods`). */
   readonly handlers: ReadonlyMap<RouteInfo, FrontDoorHandler>;
   /** Every other request: the express app. */
@@ -26,17 +29,18 @@ export interface FrontDoorDeps {
  * prototypes, which gives every one of them hidden classes of its own (about 3.7 KB of heap per
  * open stream, and property loads that miss V8's inline caches on every poll; see
  * docs/benchmarks.md). The checks before this (metrics, security headers, CORS, limits, rate
- * limit, load shedding) ran for both alike. Paths are matched exactly, as every express route
- * is (gateway/http/exact-router.ts); another method on these paths is 405 with an `Allow` header.
+ * limit, load shedding, authentication) ran for both alike. Paths are matched exactly, as every
+ * express route is (gateway/http/exact-router.ts); another method on these paths is 405 with an
+ * `Allow` header.
  */
 export function frontDoor(deps: FrontDoorDeps): Dispatch {
-  const { views, handlers, fallback, fail } = deps;
+  const { handlers, fallback, fail } = deps;
   return (ex) => {
     const route = ex.route;
     const handler = route === undefined ? undefined : handlers.get(route);
     if (route === undefined || handler === undefined) return fallback(ex);
     if (!ex.served) throw methodNotAllowed(ex, route);
-    const reply = handler(views.of(ex.req, ex.queryAt, ex.ip));
+    const reply = handler(ex.view(), ex.grant);
     if (reply.kind === 'body') writeBody(ex.res, ex.req.method, reply, ex.headers);
     else writeStream(ex.res, reply, ex.headers).catch((err: unknown) => fail(ex, err));
   };

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load.ts';
 import { type ResponseCounter, responseMetrics } from '../observability/http-metrics.ts';
+import { type AuthenticationDeps, authentication } from '../security/authentication.ts';
 import { securitySteps } from '../security/index.ts';
 import type { RateLimitCheck } from '../security/rate-limit-middleware.ts';
 import { admission, type PollAdmission } from './admission.ts';
@@ -23,6 +24,8 @@ export interface OpeningChecksDeps {
   readonly rateLimit: RateLimitCheck;
   /** Load shedding of polls (overload/guard.ts). */
   readonly admission: PollAdmission;
+  /** Admin and stream credentials (security/authentication.ts). */
+  readonly authentication: AuthenticationDeps;
   /** The one error path (send-error.ts `exchangeErrors`). */
   readonly fail: ExchangeErrorWriter;
   /** Checks run after these, for every request. */
@@ -33,7 +36,8 @@ export interface OpeningChecksDeps {
  * The gateway's opening checks, in the order every request meets them: the connection guard
  * (a request that must not be served is dropped first), response metrics (so every answer,
  * refusals included, is counted), the error boundary, security headers and CORS, the URL
- * limit, the per-IP rate limit, load shedding, then `extra`. Returns the pipeline to put in
+ * limit, the per-IP rate limit, load shedding, authentication (admin and stream credentials,
+ * from the route table), then `extra`. Returns the pipeline to put in
  * front of the router (front-door.ts).
  */
 export function openingChecks(deps: OpeningChecksDeps): (router: Dispatch) => Dispatch {
@@ -43,6 +47,7 @@ export function openingChecks(deps: OpeningChecksDeps): (router: Dispatch) => Di
     errorBoundary(deps.fail),
     ...securitySteps({ security: deps.security, rateLimit: deps.rateLimit }),
     admission(deps.admission),
+    authentication(deps.authentication),
     ...(deps.extra ?? []),
   );
 }

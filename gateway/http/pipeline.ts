@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint } from '../observability/metrics.ts';
-import type { RequestViews } from './request-view.ts';
-import { endpointOfPath, type RouteInfo, routeOf } from './route-table.ts';
+import type { RequestView, RequestViews } from './request-view.ts';
+import { authOf, endpointOfPath, type RouteAuth, type RouteInfo, routeOf } from './route-table.ts';
+import { NO_GRANT, type StreamGrant } from './stream-grant.ts';
 
 /**
  * One request on its way through the pipeline: what every check reads (path, route, client
@@ -20,6 +21,13 @@ export class Exchange {
   readonly served: boolean;
   /** Label of the response in the metrics. */
   readonly endpoint: Endpoint;
+  /** The credential this request needs (route-table.ts `RouteAuth`), if any. */
+  readonly auth: RouteAuth | undefined;
+  /**
+   * What the request may read, set by the authentication step on the routes that need a stream
+   * token (`auth: 'stream'`); NO_GRANT (which refuses everything) elsewhere.
+   */
+  grant: StreamGrant = NO_GRANT;
   /**
    * Headers every answer to this request carries, as a flat `[name, value, ...]` list (security
    * headers, CORS): set by the response-headers check, written in the answer's one `writeHead`
@@ -27,6 +35,7 @@ export class Exchange {
    */
   headers: readonly string[] = NO_HEADERS;
   private address: string | undefined | null = null;
+  private parsedQuery: Readonly<Record<string, unknown>> | null = null;
 
   constructor(
     readonly req: IncomingMessage,
@@ -42,6 +51,18 @@ export class Exchange {
     this.route = route;
     this.served = route?.methods?.includes(req.method ?? '') ?? false;
     this.endpoint = route?.endpoint ?? endpointOfPath(this.path);
+    this.auth = authOf(url, this.path, route);
+  }
+
+  /** Query parameters (request-view.ts `parseQueryText`), parsed on first use. */
+  get query(): Readonly<Record<string, unknown>> {
+    if (this.parsedQuery === null) this.parsedQuery = this.views.queryOf(this.url, this.queryAt);
+    return this.parsedQuery;
+  }
+
+  /** The request as handlers read it (request-view.ts). */
+  view(): RequestView {
+    return this.views.of(this.req, this.queryAt, this.ip, this.query);
   }
 
   /** Client address after TRUST_PROXY (docs/security.md), worked out on first use. */

@@ -69,14 +69,18 @@ export class RequestViews {
    * The view of `req`, whose URL has its `?` at `queryAt` (-1: none); `ip` when the caller
    * already has the client address.
    */
-  of(req: IncomingMessage, queryAt: number, ip: string | undefined = this.ipOf(req)): RequestView {
-    return {
-      method: req.method,
-      headers: req.headers,
-      query: queryAt < 0 ? EMPTY_QUERY : this.query((req.url ?? '').slice(queryAt + 1)),
-      ip,
-      socket: req.socket,
-    };
+  of(
+    req: IncomingMessage,
+    queryAt: number,
+    ip: string | undefined = this.ipOf(req),
+    query: Readonly<Record<string, unknown>> = this.queryOf(req.url ?? '', queryAt),
+  ): RequestView {
+    return { method: req.method, headers: req.headers, query, ip, socket: req.socket };
+  }
+
+  /** The parsed query of `url`, whose `?` is at `queryAt` (-1: none). */
+  queryOf(url: string, queryAt: number): Readonly<Record<string, unknown>> {
+    return queryAt < 0 ? EMPTY_QUERY : this.query(url.slice(queryAt + 1));
   }
 
   private query(text: string): Readonly<Record<string, unknown>> {

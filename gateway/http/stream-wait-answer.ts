@@ -1,11 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode, GatewayError } from '../errors.ts';
-import { EVENT, gatewayErrorEvent } from '../protocol/events.ts';
+import { gatewayErrorEvent } from '../protocol/events.ts';
 import { SSE_HEADER_LIST } from '../protocol/sse-headers.ts';
 import { jitteredRetryMs } from '../util/backoff.ts';
-
-/** The event that carries a catalogue error on a stream (protocol/events.ts says why it is not `error`). */
-export const GATEWAY_ERROR_EVENT = EVENT.gatewayError;
 
 /**
  * Refusals a stream client should wait out and retry, never fatal: an `EventSource` that gets any

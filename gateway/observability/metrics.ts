@@ -63,7 +63,7 @@ export class GatewayMetrics {
   readonly rolloutKillSwitch: Gauge;
   readonly telemetrySamples: Counter<'transport' | 'outcome'>;
   readonly telemetryBatches: Counter<'outcome'>;
-  /** Security counters (security/security-metrics.ts names their labels). */
+  /** Security counters (reported through security/security-events.ts, which names their labels). */
   readonly authFailures: Counter<'reason'>;
   readonly tokenExpiries: Counter;
   readonly rateLimited: Counter;
@@ -208,13 +208,17 @@ export class GatewayMetrics {
       labelNames: ['stream', 'reason'],
       registers,
     });
-    this.ready = new Gauge({ name: 'switchyard_ready', help: '1 when /readyz answers 200.', registers });
+    this.ready = new Gauge({
+      name: 'switchyard_ready',
+      help: '1 when /readyz answers 200.',
+      // Over workers: 1 only if every worker is ready.
+      aggregator: 'min',
+      registers,
+    });
     this.transportDecisions = new Counter({
       name: 'switchyard_transport_decisions_total',
       help: 'Answers of GET /v1/transport by transport and reason (rollout, allow_list, kill_switch...).',
       labelNames: ['transport', 'reason'],
-      // Over workers: 1 only if every worker is ready.
-      aggregator: 'min',
       registers,
     });
     this.controlEvents = new Counter({

@@ -5,10 +5,10 @@ import { GatewayError } from '../errors.ts';
 import type { BodyReply } from '../http/reply.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
+import type { StreamGrant } from '../http/stream-grant.ts';
 import type { PollObserver } from '../observability/poll-observer.ts';
 import { pollBodyJson } from '../protocol/json.ts';
 import type { RolloutService } from '../rollout/service.ts';
-import { checkStreamToken, type TokenHost } from '../security/stream-access.ts';
 import type { RecordSource } from '../source/types.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { versionedReply } from './send-body.ts';
@@ -18,11 +18,14 @@ import type { BodyCache } from './versioned-body.ts';
  * The answer to one poll, for the front door to write (with the pipeline's security and CORS
  * headers); throws a catalogue error for the pipeline's error path to answer.
  */
-export type SnapshotHandler = (req: RequestView) => BodyReply;
+export type SnapshotHandler = (req: RequestView, grant: StreamGrant) => BodyReply;
 
-/** What answering a poll reads, besides the token check. */
-export interface SnapshotHost extends TokenHost {
-  readonly config: TokenHost['config'] & Pick<Config, 'pollIntervalMs'>;
+/** What answering a poll reads (the token was verified by the pipeline: `grant`). */
+export interface SnapshotHost {
+  readonly config: Pick<Config, 'pollIntervalMs'> & {
+    readonly security: Pick<Config['security'], 'streamTokenSecrets'>;
+  };
+  readonly now: () => number;
   readonly selections: Pick<SelectionRegistry, 'resolve'>;
   readonly cache: Pick<SnapshotCache, 'isReady'>;
   readonly bodies: Pick<BodyCache, 'get'>;
@@ -47,8 +50,7 @@ export function snapshotHandler(ctx: SnapshotHost): SnapshotHandler {
   // proxies) must not keep it.
   const cacheControl = `${ctx.config.security.streamTokenSecrets.length > 0 ? 'private' : 'public'}, no-cache`;
   const pollInterval = String(ctx.config.pollIntervalMs);
-  return (req) => {
-    const grant = checkStreamToken(ctx, req);
+  return (req, grant) => {
     const selection = ctx.selections.resolve(queryString(req, 'streams'));
     grant.assertAllows(selection.names);
     if (!ctx.cache.isReady())

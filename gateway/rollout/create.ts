@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { SseHub } from '../sse/hub.ts';
+import type { RolloutEvents } from './rollout-events.ts';
 import { RolloutService } from './service.ts';
 import type { RolloutStore } from './store.ts';
 
@@ -13,13 +13,13 @@ import type { RolloutStore } from './store.ts';
  */
 export function createRollout(
   config: Config,
-  deps: { hub: SseHub; metrics: GatewayMetrics; logger: Logger; now: () => number; store: RolloutStore },
+  deps: { hub: SseHub; events: RolloutEvents; logger: Logger; now: () => number; store: RolloutStore },
 ): RolloutService {
   return new RolloutService({
     store: deps.store,
     hub: deps.hub,
     pollIntervalMs: config.pollIntervalMs,
-    metrics: deps.metrics,
+    events: deps.events,
     logger: deps.logger,
     now: deps.now,
   });

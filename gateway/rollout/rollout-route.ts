@@ -1,8 +1,6 @@
 import type { NextFunction, Request, Response, Router } from 'express';
-import type { Config } from '../config/load.ts';
 import { basedOn, setVersion } from '../fleet/http.ts';
 import type { FleetState } from '../fleet/state.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
 import { CLIENT_ID_PARAM, parseClientId } from '../http/client-id.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
 import { jsonBody } from '../http/json-body.ts';
@@ -20,7 +18,6 @@ const RULES_BODY_LIMIT = '2mb';
 export interface RolloutHost {
   readonly rollout: RolloutService;
   readonly fleet: Pick<FleetState, 'view'>;
-  readonly config: Pick<Config, 'admin'>;
   readonly logger: Pick<Logger, 'info'>;
   readonly now: () => number;
 }
@@ -28,7 +25,8 @@ export interface RolloutHost {
 /**
  * `GET /v1/transport?clientId=` (public): which transport this client should use.
  * `GET /v1/admin/rollout` (read scope), `PUT` and `PATCH /v1/admin/rollout` (write scope): the rules.
- * A missing or malformed client id is not an error: it gets the `anonymous` decision.
+ * A missing or malformed client id is not an error: it gets the `anonymous` decision. The admin
+ * token is checked by the request pipeline for every path under /v1/admin (route-table.ts).
  */
 export function rolloutRouter(ctx: RolloutHost): Router {
   const router = gatewayRouter();
@@ -44,7 +42,7 @@ export function rolloutRouter(ctx: RolloutHost): Router {
     res.json(advice);
   });
 
-  router.get('/v1/admin/rollout', requireAdmin(ctx.config, 'read'), (_req, res) => {
+  router.get('/v1/admin/rollout', (_req, res) => {
     const state = rollout.state();
     setVersion(res, state.version);
     res.json({ ...state, fleet: ctx.fleet.view() });
@@ -53,7 +51,6 @@ export function rolloutRouter(ctx: RolloutHost): Router {
   // PUT replaces the rules (omitted fields take their defaults); PATCH changes only the fields
   // given, so `{"percent":5}` keeps the allow list. Both take If-Match: "<version>" (409 if stale).
   const change = (merge: boolean) => [
-    requireAdmin(ctx.config, 'write'),
     ...jsonBody({ limit: RULES_BODY_LIMIT, strict: false }),
     async (req: Request, res: Response, next: NextFunction) => {
       try {

@@ -1,11 +1,11 @@
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { GatewayMetrics } from '../observability/metrics.ts';
 import { controlEvent } from '../protocol/events.ts';
 import type { SseHub } from '../sse/hub.ts';
 import type { Subscriber } from '../sse/subscriber.ts';
 import { bucketOf } from './bucket.ts';
 import { type Decision, type DecisionReason, decide } from './decide.ts';
+import type { RolloutEvents } from './rollout-events.ts';
 import { type CompiledRules, parseRules, type RolloutRules } from './rules.ts';
 import type { RolloutStore } from './store.ts';
 
@@ -35,7 +35,8 @@ export interface RolloutServiceOptions {
   store: RolloutStore;
   hub: SseHub;
   pollIntervalMs: number;
-  metrics: GatewayMetrics;
+  /** Where decisions, control events and the rules in force are reported. */
+  events: RolloutEvents;
   logger: Logger;
   now?: () => number;
 }
@@ -68,7 +69,7 @@ export class RolloutService {
   advise(clientId: string | null): TransportAdvice {
     const compiled = this.store.current();
     const d = decide(compiled, clientId);
-    this.opts.metrics.transportDecisions.inc({ transport: d.transport, reason: d.reason });
+    this.opts.events.decided(d.transport, d.reason);
     return {
       ...d,
       clientId,
@@ -185,7 +186,7 @@ export class RolloutService {
   private write(sub: Subscriber, chunk: string, reason: DecisionReason): void {
     // send() (not sendIfIdle): a paused client gets it queued, conflated with older control events.
     sub.send(chunk, [{ conflationKey: CONTROL_KEY, text: chunk }]);
-    this.opts.metrics.controlEvents.inc({ reason });
+    this.opts.events.controlSent(reason);
   }
 
   private controlChunk(reason: DecisionReason, compiled: CompiledRules): string {
@@ -199,7 +200,6 @@ export class RolloutService {
   }
 
   private updateGauges(c: CompiledRules): void {
-    this.opts.metrics.rolloutPercent.set(c.rules.killSwitch ? 0 : c.rules.percent);
-    this.opts.metrics.rolloutKillSwitch.set(c.rules.killSwitch ? 1 : 0);
+    this.opts.events.rulesInForce(c.rules.killSwitch ? 0 : c.rules.percent, c.rules.killSwitch);
   }
 }

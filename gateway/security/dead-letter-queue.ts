@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import { createKafkaClient, type KafkaClientOptions } from '../source/kafka-client.ts';
 import { type ProducerCompression, producerCompression } from '../source/kafka-codecs.ts';
 import { backoffDelay } from '../util/backoff.ts';
-import type { DeadLetterResult } from './security-metrics.ts';
+import type { DeadLetterResult } from './security-events.ts';
 
 /** A rejected record and why, as copied to the dead-letter topic. */
 export interface DeadLetter {

@@ -1,10 +1,9 @@
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { KafkaHealth } from '../source/kafka-health.ts';
 import type { SourceRecord } from '../source/types.ts';
 import { DeadLetterQueue, kafkaDeadLetterSender } from './dead-letter-queue.ts';
-import { securityMetrics } from './security-metrics.ts';
+import type { SecurityEvents } from './security-events.ts';
 
 /** Where the cache observer hands rejected records (the Kafka edge of DLQ_TOPIC). */
 export interface DeadLetterSink {
@@ -20,7 +19,7 @@ export interface DeadLetterSink {
 export function createDeadLetters(
   config: Config,
   logger: Logger,
-  metrics: GatewayMetrics,
+  events: Pick<SecurityEvents, 'deadLettered'>,
   kafkaHealth?: KafkaHealth,
 ): DeadLetterSink | null {
   const topic = config.security.dlqTopic;
@@ -28,13 +27,12 @@ export function createDeadLetters(
   const log = logger.child({ component: 'dead-letters', dlqTopic: topic });
   const sender = kafkaDeadLetterSender({ ...config.kafka, topic, logger: log });
   kafkaHealth?.describe('dlq', [topic], 'DLQ_TOPIC');
-  const counter = securityMetrics(metrics).deadLetters;
   const queue = new DeadLetterQueue({
     send: sender.send,
     logger: log,
     maxRetryMs: config.kafka.maxRetryMs,
     onResult: (result, n) => {
-      counter.inc({ result }, n);
+      events.deadLettered(result, n);
       if (result === 'sent') kafkaHealth?.recovered('dlq');
     },
     onError: kafkaHealth ? (err, retryInMs) => kafkaHealth.failed('dlq', err, { retryInMs }) : undefined,

@@ -36,4 +36,4 @@ export function urlLimit(maxLength: number): Interceptor {
 
 export { hardenServer } from './request-limits.ts';
 export { htmlSecurityHeaders } from './security-headers.ts';
-export { checkStreamToken, watchGrant } from './stream-access.ts';
+export { streamAuthenticator, watchGrant } from './stream-access.ts';

@@ -5,6 +5,7 @@ import type { Interceptor } from '../http/pipeline.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { clientKey, RateLimiter } from './rate-limiter.ts';
+import type { SecurityEvents } from './security-events.ts';
 
 /** Takes one request from the client's bucket: null when admitted, else the 429 to answer. */
 export type RateLimitCheck = (req: RateLimited) => GatewayError | null;
@@ -19,8 +20,8 @@ export interface RateLimited {
 /** What the per-IP rate limit is built from (narrow: no gateway context). */
 export interface RateLimitDeps {
   readonly security: Pick<Config['security'], 'rateLimit' | 'trustProxy'>;
-  /** `switchyard_rate_limited_total` (security-metrics.ts). */
-  readonly limited: { inc(): void };
+  /** Told of every refusal (`switchyard_rate_limited_total`). */
+  readonly events: Pick<SecurityEvents, 'rateLimited'>;
   readonly logger: Pick<Logger, 'warn'>;
   readonly now: () => number;
   readonly random: () => number;
@@ -49,7 +50,7 @@ export function rateLimitCheck(deps: RateLimitDeps): RateLimitCheck {
     }
     const waitMs = limiter.take(clientKey(ip));
     if (waitMs === 0) return null;
-    deps.limited.inc();
+    deps.events.rateLimited();
     const base = Math.max(1, Math.ceil(waitMs / 1000));
     return new GatewayError('RATE_LIMITED', undefined, {
       retryAfterSeconds: jitteredSeconds(base, deps.random),

@@ -1,11 +1,10 @@
-import type { Config } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
 import { queryString } from '../http/request-utils.ts';
 import type { RequestView } from '../http/request-view.ts';
-import type { GatewayMetrics } from '../observability/metrics.ts';
+import { PUBLIC_GRANT, type StreamGrant } from '../http/stream-grant.ts';
 import { readCookie } from './cookies.ts';
 import { type ExpiringStream, ExpiryWatch } from './expiry-watch.ts';
-import { type SecurityMetrics, securityMetrics } from './security-metrics.ts';
+import type { SecurityEvents } from './security-events.ts';
 import {
   deniedStreams,
   MAX_TOKEN_LENGTH,
@@ -13,68 +12,71 @@ import {
   verifyStreamToken,
 } from './stream-token.ts';
 
+export type { StreamGrant } from '../http/stream-grant.ts';
+
 /** Cookie carrying a stream token (pages on the same site; EventSource sends cookies, not headers). */
 export const STREAM_TOKEN_COOKIE = 'switchyard_token';
 /** Query parameter carrying a stream token (cross-site embeds; takes precedence over the cookie). */
 export const ACCESS_TOKEN_PARAM = 'access_token';
 
-/** What a request may read. `expiresAt` null: no expiry (streams are public). */
-export interface StreamGrant {
-  readonly expiresAt: number | null;
-  /** Throws FORBIDDEN unless every one of `names` is open to this grant. */
-  assertAllows(names: readonly string[]): void;
-}
+/**
+ * Verifies the stream token of a request and returns what it may read, or throws the refusal.
+ * The gateway has one (createGateway builds it): the pipeline's authentication step runs it for
+ * the routes the route table marks `stream`, and an extension serving stream data on paths of
+ * its own (the legacy adapter's served routes) runs the same function.
+ */
+export type StreamAuthenticator = (req: Pick<RequestView, 'query' | 'headers'>) => StreamGrant;
 
-const PUBLIC: StreamGrant = { expiresAt: null, assertAllows() {} };
-
-/** What checking a token needs of the gateway (legacy routes pass their narrower host). */
-export interface TokenHost {
-  readonly config: { readonly security: Pick<Config['security'], 'streamTokenSecrets'> };
-  readonly metrics: GatewayMetrics;
+/** What the stream authenticator is built from. */
+export interface StreamAuthDeps {
+  /** STREAM_TOKEN_SECRET (and the previous one during a rotation); none: streams are public. */
+  readonly secrets: readonly string[];
+  readonly events: Pick<SecurityEvents, 'authFailed'>;
   readonly now: () => number;
 }
 
 /**
- * Checks the stream token of a stream or snapshot request, on every connect and every resume.
- * With no STREAM_TOKEN_SECRET everything is public. Otherwise: no token -> 401 UNAUTHORIZED,
- * a malformed, forged or not-yet-valid token -> 401 UNAUTHORIZED, an expired one -> 401
- * TOKEN_EXPIRED. Call `assertAllows(selection.names)` on the result once the streams are known
- * (403 FORBIDDEN for a stream the token does not name). The token itself is never logged.
+ * The stream token check, on every connect and every resume. With no STREAM_TOKEN_SECRET every
+ * request gets the one PUBLIC_GRANT (nothing read, nothing allocated). Otherwise: no token ->
+ * 401 UNAUTHORIZED, a malformed, forged or not-yet-valid token -> 401 UNAUTHORIZED, an expired
+ * one -> 401 TOKEN_EXPIRED, each counted. Handlers call `assertAllows(selection.names)` on the
+ * grant once the streams are known (403 FORBIDDEN for a stream the token does not name). The
+ * token itself is never logged.
  */
-
-export function checkStreamToken(ctx: TokenHost, req: Pick<RequestView, 'query' | 'headers'>): StreamGrant {
-  const secrets = ctx.config.security.streamTokenSecrets;
-  if (secrets.length === 0) return PUBLIC;
-  const m = securityMetrics(ctx.metrics);
-  const token =
-    queryString(req, ACCESS_TOKEN_PARAM, MAX_TOKEN_LENGTH) ??
-    readCookie(req.headers.cookie, STREAM_TOKEN_COOKIE);
-  if (token === undefined || token === '') {
-    m.authFailures.inc({ reason: 'missing' });
-    throw new GatewayError(
-      'UNAUTHORIZED',
-      `a stream token is required (cookie ${STREAM_TOKEN_COOKIE} or ?${ACCESS_TOKEN_PARAM}=)`,
-    );
-  }
-  const check = verifyStreamToken(token, secrets, ctx.now());
-  if (!check.ok) {
-    if (check.reason === 'expired') {
-      m.authFailures.inc({ reason: 'expired' });
-      throw new GatewayError('TOKEN_EXPIRED');
+export function streamAuthenticator(deps: StreamAuthDeps): StreamAuthenticator {
+  const { secrets, events, now } = deps;
+  if (secrets.length === 0) return () => PUBLIC_GRANT;
+  return (req) => {
+    const token =
+      queryString(req, ACCESS_TOKEN_PARAM, MAX_TOKEN_LENGTH) ??
+      readCookie(req.headers.cookie, STREAM_TOKEN_COOKIE);
+    if (token === undefined || token === '') {
+      events.authFailed('missing');
+      throw new GatewayError(
+        'UNAUTHORIZED',
+        `a stream token is required (cookie ${STREAM_TOKEN_COOKIE} or ?${ACCESS_TOKEN_PARAM}=)`,
+      );
     }
-    m.authFailures.inc({ reason: 'invalid' });
-    throw new GatewayError('UNAUTHORIZED', 'the stream token is not valid');
-  }
-  return grantOf(ctx, check.claims);
+    const check = verifyStreamToken(token, secrets, now());
+    if (!check.ok) {
+      if (check.reason === 'expired') {
+        events.authFailed('expired');
+        throw new GatewayError('TOKEN_EXPIRED');
+      }
+      events.authFailed('invalid');
+      throw new GatewayError('UNAUTHORIZED', 'the stream token is not valid');
+    }
+    return grantOf(events, check.claims);
+  };
 }
 
-function grantOf(ctx: TokenHost, claims: StreamTokenClaims): StreamGrant {
+function grantOf(events: Pick<SecurityEvents, 'authFailed'>, claims: StreamTokenClaims): StreamGrant {
   return {
     expiresAt: claims.exp * 1000,
     assertAllows(names) {
       const denied = deniedStreams(claims, names);
       if (denied.length === 0) return;
-      securityMetrics(ctx.metrics).authFailures.inc({ reason: 'forbidden_stream' });
+      events.authFailed('forbidden_stream');
       throw new GatewayError('FORBIDDEN', 'the stream token does not open every requested stream', {
         details: { streams: denied.slice(0, 64) },
       });
@@ -87,11 +89,11 @@ function grantOf(ctx: TokenHost, claims: StreamTokenClaims): StreamGrant {
  * when its token expires. Its timer runs only while something is watched.
  */
 export function createExpiryWatch(
-  metrics: Pick<SecurityMetrics, 'tokenExpiries'>,
+  events: Pick<SecurityEvents, 'tokenExpired'>,
   now: () => number,
 ): ExpiryWatch<ExpiringStream> {
   return new ExpiryWatch<ExpiringStream>(now, (sub) => {
-    metrics.tokenExpiries.inc();
+    events.tokenExpired();
     sub.fail('TOKEN_EXPIRED', 'the stream token expired: fetch a new one and reconnect');
   });
 }

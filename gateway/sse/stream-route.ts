@@ -6,19 +6,16 @@ import { CLIENT_ID_PARAM, parseClientId } from '../http/client-id.ts';
 import type { StreamReply } from '../http/reply.ts';
 import { clientIp, queryString } from '../http/request-utils.ts';
 import { header, type RequestView } from '../http/request-view.ts';
+import type { StreamGrant } from '../http/stream-grant.ts';
 import { EDGE_HEADER, edgeFailsOver, wantsEventStream } from '../http/stream-wait-answer.ts';
 import type { ResponseCounter } from '../observability/http-metrics.ts';
 import type { OverloadGuard } from '../overload/guard.ts';
-import {
-  snapshotEvent as frameSnapshot,
-  statusEvent as frameStatus,
-  updateEvent,
-} from '../protocol/events.ts';
+import { snapshotEvent as frameSnapshot, statusEvent, updateEvent } from '../protocol/events.ts';
 import { acceptsEventStream, SSE_HEADER_LIST } from '../protocol/sse-headers.ts';
 import type { ResyncReason } from '../protocol/types.ts';
 import type { RolloutService } from '../rollout/service.ts';
 import type { ExpiringStream, ExpiryWatch } from '../security/expiry-watch.ts';
-import { checkStreamToken, type TokenHost, watchGrant } from '../security/stream-access.ts';
+import { watchGrant } from '../security/stream-access.ts';
 import { type FreshnessView, statusData } from '../source/staleness-watch.ts';
 import { jitteredSeconds } from '../util/backoff.ts';
 import { encodeComment } from './encoder.ts';
@@ -36,11 +33,9 @@ type Start =
   | { kind: 'resume'; cursors: number[][] }
   | { kind: 'resync'; reason: ResyncReason };
 
-/** What opening a stream reads: admission, the token check, the cache, the hub and the hooks. */
-export interface StreamHost extends TokenHost, FreshnessView {
-  readonly config: TokenHost['config'] &
-    FreshnessView['config'] &
-    Pick<Config, 'clientBufferBytes' | 'retryMs' | 'heartbeatMs'>;
+/** What opening a stream reads: admission, the cache, the hub, the hooks and the expiry watch. */
+export interface StreamHost extends FreshnessView {
+  readonly config: FreshnessView['config'] & Pick<Config, 'clientBufferBytes' | 'retryMs' | 'heartbeatMs'>;
   readonly state: { readonly draining: boolean };
   readonly now: () => number;
   readonly random: () => number;
@@ -54,8 +49,11 @@ export interface StreamHost extends TokenHost, FreshnessView {
   readonly streamMetrics: Pick<StreamMetrics, 'connected'>;
 }
 
-/** Validates a stream request and returns its answer, or throws the catalogue error. */
-export type StreamHandler = (req: RequestView) => StreamReply;
+/**
+ * Validates a stream request and returns its answer, or throws the catalogue error. `grant` is
+ * the verified stream token (the pipeline's authentication step ran before this).
+ */
+export type StreamHandler = (req: RequestView, grant: StreamGrant) => StreamReply;
 
 /**
  * `GET /v1/stream?streams=a,b`: a snapshot event, then updates. Every input is validated before
@@ -65,10 +63,15 @@ export type StreamHandler = (req: RequestView) => StreamReply;
  * the byte count of each stream from its subscriber once it opens.
  */
 export function streamHandler(ctx: StreamHost, counter: ResponseCounter): StreamHandler {
-  return (req) => streamReply(ctx, counter, req);
+  return (req, grant) => streamReply(ctx, counter, req, grant);
 }
 
-function streamReply(ctx: StreamHost, counter: ResponseCounter, req: RequestView): StreamReply {
+function streamReply(
+  ctx: StreamHost,
+  counter: ResponseCounter,
+  req: RequestView,
+  grant: StreamGrant,
+): StreamReply {
   if (!acceptsEventStream(header(req, 'accept')))
     throw new GatewayError(
       'NOT_ACCEPTABLE',
@@ -78,8 +81,8 @@ function streamReply(ctx: StreamHost, counter: ResponseCounter, req: RequestView
     throw new GatewayError('SHUTTING_DOWN', undefined, {
       retryAfterSeconds: jitteredSeconds(1, ctx.random),
     });
-  // The token first (401 before anything about the streams is revealed), on resumes too.
-  const grant = checkStreamToken(ctx, req);
+  // The token was verified by the pipeline (401 before anything about the streams is revealed,
+  // on resumes too); here it is only asked whether it opens these streams (403).
   const selection = ctx.selections.resolve(queryString(req, 'streams'));
   grant.assertAllows(selection.names);
   const start = parseStart(req, selection);
@@ -167,7 +170,7 @@ async function open(ctx: StreamHost, sub: Subscriber, start: Start, reparse: () 
     streamMetrics.connected(start.kind);
   }
   // A client that connects while the source is stale learns it with its snapshot.
-  if (ctx.freshness().stale) initial += statusEvent(ctx);
+  if (ctx.freshness().stale) initial += currentStatusEvent(ctx);
   sub.writeInitial(retry + initial);
   hub.join(sub);
   // A kit told to poll (rules changed while it connected) hears so at once, not at the next change.
@@ -208,7 +211,7 @@ export function subscriberHooks(ctx: {
   };
 }
 
-/** A framed `status` event (no id: it does not move the client's resume point). */
-export function statusEvent(ctx: FreshnessView): string {
-  return frameStatus(statusData(ctx));
+/** The source's current `status` event, framed (no id: it does not move the client's resume point). */
+export function currentStatusEvent(ctx: FreshnessView): string {
+  return statusEvent(statusData(ctx));
 }

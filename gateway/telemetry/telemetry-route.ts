@@ -3,9 +3,9 @@ import { GatewayError } from '../errors.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { clientIp } from '../http/request-utils.ts';
-import type { GatewayMetrics } from '../observability/metrics.ts';
 import { SampleBudget } from './budget.ts';
 import { clipSample, MAX_REPORT_BYTES, parseReport } from './report.ts';
+import type { TelemetryEvents } from './telemetry-events.ts';
 
 /** Defaults sized for honest kits (a few samples per second per tab) with room for offices behind NAT. */
 const DEFAULT_BUDGET = { perKeyRate: 50, perKeyBurst: 1000, globalRate: 5000, globalBurst: 20_000 };
@@ -17,15 +17,15 @@ const DEFAULT_BUDGET = { perKeyRate: 50, perKeyBurst: 1000, globalRate: 5000, gl
  * samples per second per address and per instance (dropped and counted; 429 when none fit).
  * `text/plain` bodies are accepted too, for `navigator.sendBeacon` on page exit.
  */
-/** What the telemetry route reads: the metrics it reports to and the clock of its sample budget. */
+/** What the telemetry route reads: where it reports and the clock of its sample budget. */
 export interface TelemetryHost {
-  readonly metrics: GatewayMetrics;
+  readonly telemetryEvents: TelemetryEvents;
   readonly now: () => number;
 }
 
 export function telemetryRouter(ctx: TelemetryHost, budget?: SampleBudget): Router {
   const router = gatewayRouter();
-  const { metrics } = ctx;
+  const events = ctx.telemetryEvents;
   const samples = budget ?? new SampleBudget({ ...DEFAULT_BUDGET, now: ctx.now });
 
   router.post(
@@ -34,7 +34,7 @@ export function telemetryRouter(ctx: TelemetryHost, budget?: SampleBudget): Rout
     (req, res, next) => {
       const parsed = parseReport(req.body);
       if (!parsed.ok) {
-        metrics.telemetryBatches.inc({ outcome: 'invalid' });
+        events.batch('invalid');
         return next(
           new GatewayError('BAD_BODY', `telemetry report rejected: ${parsed.problems.join('; ')}`, {
             details: { problems: parsed.problems },
@@ -45,8 +45,8 @@ export function telemetryRouter(ctx: TelemetryHost, budget?: SampleBudget): Rout
       const granted = samples.take(clientIp(req), latencyMs.length);
       const dropped = latencyMs.length - granted;
       if (granted === 0) {
-        metrics.telemetryBatches.inc({ outcome: 'rate_limited' });
-        metrics.telemetrySamples.inc({ transport, outcome: 'dropped' }, dropped);
+        events.batch('rate_limited');
+        events.samples(transport, 'dropped', dropped);
         return next(
           new GatewayError('RATE_LIMITED', 'telemetry budget exhausted', { retryAfterSeconds: 10 }),
         );
@@ -55,12 +55,12 @@ export function telemetryRouter(ctx: TelemetryHost, budget?: SampleBudget): Rout
       for (let i = 0; i < granted; i++) {
         const s = clipSample(latencyMs[i]!);
         if (s.clipped) clipped++;
-        metrics.clientLatency.observe({ transport }, s.seconds);
+        events.latency(transport, s.seconds);
       }
-      metrics.telemetryBatches.inc({ outcome: 'accepted' });
-      metrics.telemetrySamples.inc({ transport, outcome: 'accepted' }, granted - clipped);
-      if (clipped > 0) metrics.telemetrySamples.inc({ transport, outcome: 'clipped' }, clipped);
-      if (dropped > 0) metrics.telemetrySamples.inc({ transport, outcome: 'dropped' }, dropped);
+      events.batch('accepted');
+      events.samples(transport, 'accepted', granted - clipped);
+      if (clipped > 0) events.samples(transport, 'clipped', clipped);
+      if (dropped > 0) events.samples(transport, 'dropped', dropped);
       res.status(202).json({ accepted: granted, clipped, dropped });
     },
   );
@@ -68,8 +68,8 @@ export function telemetryRouter(ctx: TelemetryHost, budget?: SampleBudget): Rout
   // Count body-parser failures here; the app's error handler renders them (BAD_BODY / BODY_TOO_LARGE).
   const countParseErrors: ErrorRequestHandler = (err, _req, _res, next) => {
     const type = (err as { type?: string })?.type;
-    if (type === 'entity.too.large') metrics.telemetryBatches.inc({ outcome: 'too_large' });
-    else if (type === 'entity.parse.failed') metrics.telemetryBatches.inc({ outcome: 'invalid' });
+    if (type === 'entity.too.large') events.batch('too_large');
+    else if (type === 'entity.parse.failed') events.batch('invalid');
     next(err);
   };
   router.use('/v1/telemetry', countParseErrors);

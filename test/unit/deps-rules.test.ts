@@ -114,6 +114,28 @@ test('each broken rule fails the check, named', async (t) => {
     assert.ok(run.rules.includes(rule), `${rule} reported (got ${run.rules.join(', ')})`);
 });
 
+test('the metric registry is out of reach of every folder that reports through a port', async (t) => {
+  for (const folder of ['cache', 'source', 'sse', 'poll', 'security', 'rollout', 'telemetry']) {
+    const dir = fixture({
+      ...CLEAN,
+      'gateway/observability/metrics.ts': [],
+      [`gateway/${folder}/reports.ts`]: ['../observability/metrics.ts'],
+    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const run = await depcruise(dir);
+    assert.notEqual(run.code, 0, `${folder}/ importing the registry fails the check`);
+    assert.deepEqual(run.rules, ['core-no-metrics-library'], `${folder}/`);
+  }
+  // Its own adapters, in observability/, may.
+  const dir = fixture({
+    ...CLEAN,
+    'gateway/observability/metrics.ts': [],
+    'gateway/observability/security-events.ts': ['./metrics.ts'],
+  });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.deepEqual(await depcruise(dir), { code: 0, rules: [] });
+});
+
 test('the repository keeps the rules', async () => {
   const run = await depcruise(ROOT);
   assert.deepEqual(run, { code: 0, rules: [] });
