@@ -20,6 +20,7 @@ import {
   putRoute,
   READ_TOKEN,
   ROUTE,
+  renamedOrderIdContract,
   stable,
   startLegacyFixture,
 } from './legacy-fixture.ts';
@@ -27,19 +28,6 @@ import {
 const T0 = 1_700_000_000_000;
 /** Hop-by-hop or per-connection headers: not part of what the backend said. */
 const PER_CONNECTION = new Set(['connection', 'keep-alive', 'date', 'transfer-encoding']);
-
-/** The reference contract with `order_id` renamed: the contract bug shadow mode must catch. */
-const brokenContract: LegacyContract = {
-  ...(liveMapContract as LegacyContract),
-  name: 'live-map-broken',
-  render(view) {
-    const body = liveMapContract.render(view);
-    return {
-      ...body,
-      recent_orders: body.recent_orders.map(({ order_id, ...rest }) => ({ orderId: order_id, ...rest })),
-    };
-  },
-};
 
 const throwingContract: LegacyContract = {
   ...(liveMapContract as LegacyContract),
@@ -68,7 +56,7 @@ const roundingContract: LegacyContract = {
 const contracts = {
   'live-map': liveMapContract as LegacyContract,
   'live-map-rounded': roundingContract,
-  'live-map-broken': brokenContract,
+  'live-map-broken': renamedOrderIdContract,
   'live-map-throws': throwingContract,
 };
 
