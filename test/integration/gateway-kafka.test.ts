@@ -11,6 +11,7 @@ import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce, restartBroker } from '../helpers/kafka.ts';
+import { assertReadyWithin, serveGateway } from '../helpers/served-gateway.ts';
 import {
   httpGet,
   listen,
@@ -54,18 +55,12 @@ async function gateway(
   });
   const ctx = createGateway(config, { logger: createLogger('silent') });
   await startGateway(ctx);
-  const server = await listen(createApp(ctx));
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
+  const { url } = await serveGateway(t, ctx);
   await ready(ctx);
-  return { ctx, url: server.url, table, feed };
+  return { ctx, url, table, feed };
 }
 
-async function ready(ctx: GatewayContext): Promise<void> {
-  assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 30_000), 'gateway did not become ready');
-}
+const ready = (ctx: GatewayContext) => assertReadyWithin(ctx, 30_000);
 
 /** Waits until the cache's table/feed satisfy a predicate (checked on every applied batch). */
 async function until(ctx: GatewayContext, what: string, pred: () => boolean): Promise<void> {

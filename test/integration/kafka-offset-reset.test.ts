@@ -23,19 +23,15 @@ import { KafkaSource } from '../../gateway/source/kafka-source.ts';
 import type { SourceRecord } from '../../gateway/source/types.ts';
 import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce, testKafka } from '../helpers/kafka.ts';
+import { assertReadyWithin } from '../helpers/served-gateway.ts';
 import { httpGet, listen, openSse } from '../helpers/sse-client.ts';
+import { pollUntil } from '../helpers/wait.ts';
 
 after(() => closeKafkaHelpers());
 
 /** Checks `pred` every 50 ms until it holds; fails after `ms`. */
-async function eventually(what: string, pred: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const eventually = (what: string, pred: () => boolean | Promise<boolean>, ms = 20_000) =>
+  pollUntil(what, pred, { timeoutMs: ms, intervalMs: 50 });
 
 /** `p`, or a failure naming `what` after `ms`. */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -113,7 +109,7 @@ test('offsets out of range (records deleted before they were read): noticed, cou
     await server.close();
     await stopGateway(ctx);
   });
-  assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 30_000), 'gateway did not become ready');
+  await assertReadyWithin(ctx, 30_000);
   const table = ctx.cache.streams.get('totals')!.table!;
   assert.equal(table.size, 5);
 

@@ -10,18 +10,12 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { formatEventId } from '../../gateway/cache/event-id.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
-import { createApp } from '../../gateway/http/app.ts';
+import { createGateway, startGateway } from '../../gateway/gateway.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
-import {
-  listen,
-  openSse,
-  type SseConnection,
-  type SseEventItem,
-  type Teardown,
-} from '../helpers/sse-client.ts';
+import { assertReadyWithin, serveGateway } from '../helpers/served-gateway.ts';
+import { openSse, type SseConnection, type SseEventItem, type Teardown } from '../helpers/sse-client.ts';
 
 after(() => closeKafkaHelpers());
 
@@ -50,17 +44,9 @@ async function instance(t: Teardown, table: string, feed: string): Promise<Insta
   });
   const ctx = createGateway(config, { logger: createLogger('silent') });
   await startGateway(ctx);
-  const server = await listen(createApp(ctx));
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await server.close();
-    await stopGateway(ctx);
-  };
-  t.after(stop);
-  assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 30_000), 'gateway did not become ready');
-  return { ctx, url: server.url, stop };
+  const { url, stop } = await serveGateway(t, ctx);
+  await assertReadyWithin(ctx, 30_000);
+  return { ctx, url, stop };
 }
 
 /** The next n `update` events, skipping control events. */
