@@ -180,6 +180,19 @@ export class SseConnection {
     return out;
   }
 
+  /**
+   * Consumes items until `count` `update` events arrived, skipping every other item; each
+   * update may take up to `timeoutMs`.
+   */
+  async takeUpdates(count: number, timeoutMs = WAIT_GUARD_MS): Promise<SseEventItem[]> {
+    const out: SseEventItem[] = [];
+    while (out.length < count)
+      out.push(
+        (await this.waitFor((i) => i.kind === 'event' && i.event === 'update', timeoutMs)) as SseEventItem,
+      );
+    return out;
+  }
+
   /** Stops reading from the socket (TCP backpressure reaches the server). */
   pause(): void {
     this.res.pause();

@@ -77,14 +77,8 @@ async function metric(url: string, name: string, labels: string): Promise<number
   return line === undefined ? null : Number(line.split(' ').pop());
 }
 
-async function takeUpdates(sse: SseConnection, n: number, timeoutMs = 20_000): Promise<SseEventItem[]> {
-  const out: SseEventItem[] = [];
-  while (out.length < n)
-    out.push(
-      (await sse.waitFor((i) => i.kind === 'event' && i.event === 'update', timeoutMs)) as SseEventItem,
-    );
-  return out;
-}
+/** The next n `update` events, each within `timeoutMs`. */
+const takeUpdates = (sse: SseConnection, n: number, timeoutMs = 20_000) => sse.takeUpdates(n, timeoutMs);
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 

@@ -32,7 +32,7 @@ import {
   setTestScramPassword,
 } from '../helpers/kafka.ts';
 import { serveGateway } from '../helpers/served-gateway.ts';
-import { httpGet, openSse, type SseEventItem, type Teardown } from '../helpers/sse-client.ts';
+import { httpGet, openSse, type Teardown } from '../helpers/sse-client.ts';
 import { pollUntil } from '../helpers/wait.ts';
 
 after(() => closeKafkaHelpers());
@@ -122,11 +122,7 @@ async function streamsAndPolls(gw: Gw): Promise<void> {
     const key = `k${randomBytes(3).toString('hex')}`;
     await produce(gw.table, [{ key, value: JSON.stringify({ n: 1 }) }]);
     await produce(gw.feed, [{ key, value: JSON.stringify({ n: 2 }) }]);
-    const got: SseEventItem[] = [];
-    while (got.length < 2)
-      got.push(
-        (await sse.waitFor((i) => i.kind === 'event' && i.event === 'update', 30_000)) as SseEventItem,
-      );
+    await sse.takeUpdates(2, 30_000);
     const poll = JSON.parse((await httpGet(`${gw.url}/v1/snapshot?streams=totals,orders`)).text);
     assert.deepEqual(poll.streams.totals.entries[key].value, { n: 1 });
     assert.equal(poll.streams.orders.items[0].key, key);

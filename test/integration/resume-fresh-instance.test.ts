@@ -15,7 +15,7 @@ import { createLogger } from '../../gateway/observability/logger.ts';
 import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
 import { assertReadyWithin, serveGateway } from '../helpers/served-gateway.ts';
-import { openSse, type SseConnection, type SseEventItem, type Teardown } from '../helpers/sse-client.ts';
+import { openSse, type SseEventItem, type Teardown } from '../helpers/sse-client.ts';
 
 after(() => closeKafkaHelpers());
 
@@ -49,14 +49,6 @@ async function instance(t: Teardown, table: string, feed: string): Promise<Insta
   return { ctx, url, stop };
 }
 
-/** The next n `update` events, skipping control events. */
-async function takeUpdates(sse: SseConnection, n: number): Promise<SseEventItem[]> {
-  const out: SseEventItem[] = [];
-  while (out.length < n)
-    out.push((await sse.waitFor((i) => i.kind === 'event' && i.event === 'update')) as SseEventItem);
-  return out;
-}
-
 const numbered = (prefix: string, from: number, count: number, timestamp?: number) =>
   Array.from({ length: count }, (_, k) => ({
     key: `${prefix}${from + k}`,
@@ -78,7 +70,7 @@ describe('resume onto a freshly started instance (issue 17)', () => {
     assert.equal(snapshot.event, 'snapshot');
     await produce(feed, numbered('o', 0, 12));
     await produce(table, numbered('k', 0, 12));
-    const seen = await takeUpdates(sse, 24);
+    const seen = await sse.takeUpdates(24);
     // The client read A up to its third update, then A went away. Whatever that mix, it is
     // behind the last `maxItems` (5) of a partition of the feed once 6 more orders follow.
     const cut = seen[2]!;
@@ -100,7 +92,7 @@ describe('resume onto a freshly started instance (issue 17)', () => {
       ...numbered('o', 12, 6).map((m) => `orders/${m.key}`),
       ...numbered('k', 12, 6).map((m) => `totals/${m.key}`),
     ];
-    const replay = [first, ...(await takeUpdates(resumed, expected.length - 1))];
+    const replay = [first, ...(await resumed.takeUpdates(expected.length - 1))];
     assert.deepEqual(replay.map(label).sort(), expected.sort(), 'every missed update once, nothing else');
     assert.equal(replay.at(-1)!.id, formatEventId(idPrefix(cut.id!), positions(b)));
 
