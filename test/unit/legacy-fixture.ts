@@ -85,21 +85,26 @@ export async function startLegacyFixture(
   return { config, ctx, source, server, url: server.url, store, backend, backendUrl };
 }
 
+/** The live-map body the reference contract renders. */
+type LiveMapBody = ReturnType<typeof liveMapContract.render>;
+
+/** The reference contract under another `name`, its rendered body passed through `change`. */
+export function alteredLiveMap(name: string, change: (body: LiveMapBody) => unknown): LegacyContract {
+  return {
+    ...(liveMapContract as LegacyContract),
+    name,
+    render: (view) => change(liveMapContract.render(view)),
+  };
+}
+
 /**
  * The reference contract with `order_id` renamed (`live-map-broken`): the contract bug (a
  * structural difference) that shadow mode must catch.
  */
-export const renamedOrderIdContract: LegacyContract = {
-  ...(liveMapContract as LegacyContract),
-  name: 'live-map-broken',
-  render(view) {
-    const body = liveMapContract.render(view);
-    return {
-      ...body,
-      recent_orders: body.recent_orders.map(({ order_id, ...rest }) => ({ orderId: order_id, ...rest })),
-    };
-  },
-};
+export const renamedOrderIdContract = alteredLiveMap('live-map-broken', (body) => ({
+  ...body,
+  recent_orders: body.recent_orders.map(({ order_id, ...rest }) => ({ orderId: order_id, ...rest })),
+}));
 
 /**
  * Produces `n` live-map orders (and the totals they imply) with a seeded generator, stamped from

@@ -13,6 +13,7 @@ import { mintStreamToken } from '../../gateway/security/stream-token.ts';
 import { startGateway } from '../../gateway/switchyard.ts';
 import {
   ADMIN_TOKEN,
+  alteredLiveMap,
   call,
   generator,
   nextComparison,
@@ -38,20 +39,10 @@ const throwingContract: LegacyContract = {
 };
 
 /** Rounds revenue: values differ although both sides saw the same data (a value bug, not a shape one). */
-const roundingContract: LegacyContract = {
-  ...(liveMapContract as LegacyContract),
-  name: 'live-map-rounded',
-  render(view) {
-    const body = liveMapContract.render(view);
-    return {
-      ...body,
-      totals_by_country: body.totals_by_country.map((c) => ({
-        ...c,
-        revenue_usd: Math.round(c.revenue_usd),
-      })),
-    };
-  },
-};
+const roundingContract = alteredLiveMap('live-map-rounded', (body) => ({
+  ...body,
+  totals_by_country: body.totals_by_country.map((c) => ({ ...c, revenue_usd: Math.round(c.revenue_usd) })),
+}));
 
 const contracts = {
   'live-map': liveMapContract as LegacyContract,
