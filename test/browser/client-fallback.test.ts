@@ -12,8 +12,7 @@ import {
   openKitPage,
   pageErrors,
   pageState,
-  startBrowser,
-  startKitGateway,
+  startKitBrowser,
   waitPosition,
   waitStatus,
 } from './client-harness.ts';
@@ -23,10 +22,8 @@ after(closeKafkaHelpers);
 test('a stream held by a buffering proxy makes the kit fall back to polling', {
   timeout: 120_000,
 }, async (t) => {
-  const gw = await startKitGateway(t);
-  await gw.setRules({ percent: 100 });
+  const { gw, browser } = await startKitBrowser(t, { percent: 100 });
   const proxy = await startProxy(gw.url, (path) => (path.startsWith('/v1/stream') ? 'buffer' : 'pass'), t);
-  const browser = await startBrowser(t);
   // The page itself comes through the proxy: one origin, as behind a real corporate proxy.
   const page = await openKitPage(browser, proxy.url, { clientId: 'behind-proxy', snapshotTimeoutMs: 1500 });
 

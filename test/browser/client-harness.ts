@@ -4,33 +4,20 @@
  * from its query string and exposes state and status on `window`, and real Chromium
  * (Debian's, through playwright-core) with a fresh profile. Everything is torn down on t.after.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import express from 'express';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { ClientState, KitStatus } from '../../compat/client/types.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { createTopic, produce } from '../helpers/kafka.ts';
 import { listen, type Teardown, type TestServer, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 
 export const ADMIN_TOKEN = 'browser-test-admin-token';
 /** Short, so polling pages catch up quickly; the kit reads it from X-Poll-Interval-Ms. */
 export const POLL_INTERVAL_MS = 300;
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 declare global {
   interface Window {
@@ -159,18 +146,22 @@ export async function startKitGateway(t: Teardown, env: Record<string, string> =
   };
 }
 
-export async function startBrowser(t: Teardown): Promise<BrowserContext> {
-  const profile = mkdtempSync(join(tmpdir(), 'switchyard-kit-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
-  t.after(async () => {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
-  return browser;
+/** Real Chromium with a fresh profile, closed on `t.after`. */
+export function startBrowser(t: Teardown): Promise<BrowserContext> {
+  return launchChromium(t, { profilePrefix: 'switchyard-kit-chromium-' });
+}
+
+/**
+ * The start of every kit test: a kit gateway whose rollout rules are `rules` (`PUT
+ * /v1/admin/rollout`) and a browser; both torn down on `t.after`.
+ */
+export async function startKitBrowser(
+  t: Teardown,
+  rules: Record<string, unknown>,
+): Promise<{ gw: KitGateway; browser: BrowserContext }> {
+  const gw = await startKitGateway(t);
+  await gw.setRules(rules);
+  return { gw, browser: await startBrowser(t) };
 }
 
 /** Opens the test page with kit options; records page errors in `window.kitErrors` for asserts. */

@@ -13,8 +13,7 @@ import {
   openKitPage,
   pageErrors,
   pageState,
-  startBrowser,
-  startKitGateway,
+  startKitBrowser,
   waitPosition,
   waitStatus,
 } from './client-harness.ts';
@@ -22,9 +21,7 @@ import {
 after(closeKafkaHelpers);
 
 test('seven tabs on HTTP/1.1 all receive updates over one shared stream', { timeout: 180_000 }, async (t) => {
-  const gw = await startKitGateway(t);
-  await gw.setRules({ percent: 100 });
-  const browser = await startBrowser(t);
+  const { gw, browser } = await startKitBrowser(t, { percent: 100 });
   const tabs: Page[] = [];
   for (let i = 0; i < 7; i++) tabs.push(await openKitPage(browser, gw.url, { clientId: `tab-user` }));
   for (const tab of tabs) await waitStatus(tab, { transport: 'sse', phase: 'live' });
@@ -51,9 +48,7 @@ test('seven tabs on HTTP/1.1 all receive updates over one shared stream', { time
 });
 
 test('tabs with different client ids do not share a transport decision', { timeout: 120_000 }, async (t) => {
-  const gw = await startKitGateway(t);
-  await gw.setRules({ percent: 0, allow: ['tab-vip'] });
-  const browser = await startBrowser(t);
+  const { gw, browser } = await startKitBrowser(t, { percent: 0, allow: ['tab-vip'] });
   const vip = await openKitPage(browser, gw.url, { clientId: 'tab-vip' });
   const other = await openKitPage(browser, gw.url, { clientId: 'tab-other' });
   await waitStatus(vip, { transport: 'sse', phase: 'live' });

@@ -12,8 +12,7 @@ import {
   openKitPage,
   pageErrors,
   pageState,
-  startBrowser,
-  startKitGateway,
+  startKitBrowser,
   waitPosition,
   waitStatus,
 } from './client-harness.ts';
@@ -22,9 +21,7 @@ describe('client kit in Chromium', { timeout: 180_000 }, () => {
   after(closeKafkaHelpers);
 
   test('a streaming page and a polling page end with deep-equal state after a burst', async (t) => {
-    const gw = await startKitGateway(t);
-    await gw.setRules({ percent: 0, allow: ['page-sse'] });
-    const browser = await startBrowser(t);
+    const { gw, browser } = await startKitBrowser(t, { percent: 0, allow: ['page-sse'] });
     // Two pages of one browser would share one connection: here each must run its own.
     const sse = await openKitPage(browser, gw.url, { clientId: 'page-sse', shareTabs: false });
     const poll = await openKitPage(browser, gw.url, { clientId: 'page-poll', shareTabs: false });
@@ -45,9 +42,7 @@ describe('client kit in Chromium', { timeout: 180_000 }, () => {
   });
 
   test('the demo page moves between transports with the rollout, without a reload', async (t) => {
-    const gw = await startKitGateway(t);
-    await gw.setRules({ percent: 100, recheckAfterMs: 1000 });
-    const browser = await startBrowser(t);
+    const { gw, browser } = await startKitBrowser(t, { percent: 100, recheckAfterMs: 1000 });
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

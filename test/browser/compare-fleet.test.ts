@@ -4,11 +4,8 @@
  * the deliveries whichever worker the page's stream and its stats requests land on.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { GatewayProcess } from '../helpers/gateway-process.ts';
 import { closeKafkaHelpers, createTopic, produce } from '../helpers/kafka.ts';
 
@@ -35,10 +32,7 @@ test('/compare shows deliveries on the Kafka path with two workers', { timeout: 
   });
   t.after(() => gw.stop());
 
-  const profile = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
+  const browser = await launchChromium(t, {
     args: [
       '--headless',
       '--no-sandbox',
@@ -46,10 +40,6 @@ test('/compare shows deliveries on the Kafka path with two workers', { timeout: 
       '--no-first-run',
       '--disable-background-networking',
     ],
-  });
-  t.after(async () => {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   });
   const page = browser.pages()[0] ?? (await browser.newPage());
   assert.equal((await page.goto(`${gw.url}/compare`))?.status(), 200);

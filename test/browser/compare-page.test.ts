@@ -5,26 +5,13 @@
  * test-artifacts/compare-page.png for people to look at.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { createApp } from '../../gateway/http/app.ts';
-import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
-import { listen } from '../helpers/sse-client.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { startServedGateway } from '../helpers/served-gateway.ts';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Short enough for a quick test, long enough that polling lags visibly behind SSE. */
 const POLL_INTERVAL_MS = 4000;
 
@@ -34,25 +21,9 @@ test('the /compare page shows both transports updating and their latency', { tim
     POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
     DEMO_RATE: '20',
   });
-  const ctx = createGateway(config, { metrics: new GatewayMetrics({ defaultMetrics: false }) });
-  const server = await listen(createApp(ctx));
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
-  await startGateway(ctx);
+  const { server } = await startServedGateway(t, config);
 
-  const profile = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1440, height: 1100 },
-  });
-  t.after(async () => {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
+  const browser = await launchChromium(t, { viewport: { width: 1440, height: 1100 } });
   const page = browser.pages()[0] ?? (await browser.newPage());
   const problems: string[] = [];
   page.on('console', (m) => {

@@ -12,12 +12,11 @@
  */
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayProcess, metricValue } from '../helpers/gateway-process.ts';
-import { closeKafkaHelpers } from '../helpers/kafka.ts';
 import { type Fleet, peakPerBucket, waitFor } from './fleet.ts';
-import { FAULT_ENV, Scenario } from './scenario.ts';
+import { FAULT_ENV, scenarioPerSuite } from './scenario.ts';
 
 const CLIENTS = 300;
 const DRAIN_MS = Number(FAULT_ENV.SHUTDOWN_DRAIN_MS);
@@ -51,25 +50,12 @@ interface DrainReport {
 }
 
 describe('fault: SIGTERM drain and rolling restart under load', { timeout: 240_000 }, () => {
-  let s: Scenario;
-  before(async () => {
-    s = await Scenario.start();
-  });
-  after(async () => {
-    await s?.close();
-    await closeKafkaHelpers();
-  });
+  const stage = scenarioPerSuite();
 
   test('drains spread the reconnects and nothing is lost', async (t) => {
-    const fleet = await s.fleet(CLIENTS);
-    const pollers = s.pollers(10);
+    const s = stage.scenario;
+    const { fleet, pollers } = await s.underLoad(CLIENTS, 10, 10);
     const [a, b] = s.gateways as [GatewayProcess, GatewayProcess];
-    s.producer.start();
-    await waitFor(
-      () => fleet.clients.every((c) => c.updates >= 10),
-      30_000,
-      () => `${fleet.clients.filter((c) => c.updates < 10).length} clients still waiting for updates`,
-    );
 
     // One drain, then a rolling restart of both (each waits for the previous one to take traffic).
     const reports: DrainReport[] = [];

@@ -235,6 +235,23 @@ interface SnapshotData {
   >;
 }
 
+/** What a stream client or a poller holds of the producer's state. */
+interface HeldState {
+  lastSeq: number | null;
+  readonly counters: Map<string, number>;
+}
+
+/** Replaces `held` with a snapshot's: the feed's last seq (0 when empty) and the whole counters table. */
+function applySnapshot(held: HeldState, snap: SnapshotData): void {
+  const items = snap.streams[FEED]?.items;
+  if (items) held.lastSeq = items.length > 0 ? items[items.length - 1]!.value.seq : 0;
+  const entries = snap.streams[COUNTERS]?.entries;
+  if (entries) {
+    held.counters.clear();
+    for (const [k, e] of Object.entries(entries)) held.counters.set(k, e.value.n);
+  }
+}
+
 interface UpdateData {
   stream: string;
   op: string;
@@ -264,14 +281,7 @@ function onEvent(c: StreamClient, ev: EventSourceMessage): void {
       c.snapshots++;
       if (c.snapshots > 1)
         c.anomalies.push(`resync snapshot after ${c.updates} updates: ${ev.data.slice(0, 80)}`);
-      const snap = JSON.parse(ev.data) as SnapshotData;
-      const items = snap.streams[FEED]?.items;
-      if (items) c.lastSeq = items.length > 0 ? items[items.length - 1]!.value.seq : 0;
-      const entries = snap.streams[COUNTERS]?.entries;
-      if (entries) {
-        c.counters.clear();
-        for (const [k, e] of Object.entries(entries)) c.counters.set(k, e.value.n);
-      }
+      applySnapshot(c, JSON.parse(ev.data) as SnapshotData);
       return;
     }
     case 'update': {
@@ -305,8 +315,8 @@ function onEvent(c: StreamClient, ev: EventSourceMessage): void {
   }
 }
 
-/** Whether a client's state equals the producer's ground truth. */
-export function holdsTruth(c: StreamClient, t: GroundTruth): boolean {
+/** Whether a client's (or a poller's) state equals the producer's ground truth. */
+export function holdsTruth(c: HeldState, t: GroundTruth): boolean {
   if (c.lastSeq !== t.lastSeq) return false;
   if (c.counters.size !== t.counters.size) return false;
   for (const [k, n] of t.counters) if (c.counters.get(k) !== n) return false;
@@ -355,12 +365,7 @@ export class Poller {
   /** Resolves once a poll answered with state equal to the truth. */
   async waitForTruth(truth: () => GroundTruth, timeoutMs: number): Promise<void> {
     await waitFor(
-      () => {
-        const t = truth();
-        if (this.lastSeq !== t.lastSeq || this.counters.size !== t.counters.size) return false;
-        for (const [k, n] of t.counters) if (this.counters.get(k) !== n) return false;
-        return true;
-      },
+      () => holdsTruth(this, truth()),
       timeoutMs,
       () => `poller at seq ${this.lastSeq}, producer at ${truth().lastSeq}`,
     );
@@ -417,14 +422,7 @@ export class Poller {
 
   private read(body: string): void {
     try {
-      const snap = JSON.parse(body) as SnapshotData;
-      const items = snap.streams[FEED]?.items;
-      if (items) this.lastSeq = items.length > 0 ? items[items.length - 1]!.value.seq : 0;
-      const entries = snap.streams[COUNTERS]?.entries;
-      if (entries) {
-        this.counters.clear();
-        for (const [k, e] of Object.entries(entries)) this.counters.set(k, e.value.n);
-      }
+      applySnapshot(this, JSON.parse(body) as SnapshotData);
     } catch {
       this.count(-1);
     }

@@ -5,35 +5,21 @@
  * producer's ground truth, and no poll ever saw an error (NGINX retried them on the survivor).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { metricValue } from '../helpers/gateway-process.ts';
-import { closeKafkaHelpers } from '../helpers/kafka.ts';
 import { waitFor } from './fleet.ts';
-import { Scenario } from './scenario.ts';
+import { scenarioPerSuite } from './scenario.ts';
 
 const CLIENTS = 300;
 const POLLERS = 10;
 
 describe('fault: SIGKILL one of two instances', { timeout: 240_000 }, () => {
-  let s: Scenario;
-  before(async () => {
-    s = await Scenario.start();
-  });
-  after(async () => {
-    await s?.close();
-    await closeKafkaHelpers();
-  });
+  const stage = scenarioPerSuite();
 
   test('every client resumes on the survivor with exactly the missed updates', async () => {
-    const fleet = await s.fleet(CLIENTS);
-    const pollers = s.pollers(POLLERS);
+    const s = stage.scenario;
+    const { fleet, pollers } = await s.underLoad(CLIENTS, POLLERS, 10);
     const [a, b] = s.gateways as [(typeof s.gateways)[0], (typeof s.gateways)[0]];
-    s.producer.start();
-    await waitFor(
-      () => fleet.clients.every((c) => c.updates >= 10),
-      30_000,
-      () => `${fleet.clients.filter((c) => c.updates < 10).length} clients still waiting for updates`,
-    );
     const onA = metricValue(await a.metricsText(), 'switchyard_sse_connections');
     assert.ok(onA > 0 && onA < CLIENTS, `NGINX spread the clients (${onA} of ${CLIENTS} on instance A)`);
 

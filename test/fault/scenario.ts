@@ -4,10 +4,11 @@
  * put streaming clients and pollers on it. Everything started is registered for `close()`.
  */
 
+import { after, before } from 'node:test';
 import { GatewayProcess, metricValue } from '../helpers/gateway-process.ts';
-import { createTopic } from '../helpers/kafka.ts';
+import { closeKafkaHelpers, createTopic } from '../helpers/kafka.ts';
 import { Nginx } from '../helpers/nginx.ts';
-import { COUNTERS, FEED, Fleet, Poller } from './fleet.ts';
+import { COUNTERS, FEED, Fleet, Poller, waitFor } from './fleet.ts';
 import { NumberedProducer } from './producer.ts';
 
 /** Gateway settings shared by the fault tests (short timings so faults play out in seconds). */
@@ -95,6 +96,27 @@ export class Scenario {
     return fleet;
   }
 
+  /**
+   * The load the fault tests inject under: `clients` streaming clients and `pollers` pollers
+   * through NGINX, the producer started; resolves once every client has had `updates` updates
+   * (30 s guard).
+   */
+  async underLoad(
+    clients: number,
+    pollers: number,
+    updates: number,
+  ): Promise<{ fleet: Fleet; pollers: Poller[] }> {
+    const fleet = await this.fleet(clients);
+    const started = this.pollers(pollers);
+    this.producer.start();
+    await waitFor(
+      () => fleet.clients.every((c) => c.updates >= updates),
+      30_000,
+      () => `${fleet.clients.filter((c) => c.updates < updates).length} clients still waiting for updates`,
+    );
+    return { fleet, pollers: started };
+  }
+
   /** Starts `count` pollers through NGINX; they are stopped by `close()`. */
   pollers(count: number, intervalMs = 250): Poller[] {
     const list = Array.from(
@@ -136,4 +158,25 @@ export class Scenario {
     const gws = this.gateways.map((g) => `--- ${g.name}\n${g.logs.slice(-3000)}`).join('\n');
     return `--- nginx error.log\n${nginx}\n${gws}`;
   }
+}
+
+/**
+ * One scenario for a `describe` block: started in `before`, closed (then the Kafka helpers) in
+ * `after`. Read `scenario` inside the tests, once `before` has run.
+ */
+export function scenarioPerSuite(opts: ScenarioOptions = {}): { readonly scenario: Scenario } {
+  let s: Scenario | undefined;
+  before(async () => {
+    s = await Scenario.start(opts);
+  });
+  after(async () => {
+    await s?.close();
+    await closeKafkaHelpers();
+  });
+  return {
+    get scenario(): Scenario {
+      if (!s) throw new Error('the scenario is read before it started');
+      return s;
+    },
+  };
 }

@@ -4,7 +4,7 @@
  *   sockets so teardown can destroy open streams instead of hanging the suite;
  * - {@link openSse}: a real HTTP SSE connection (node:http) parsed with eventsource-parser,
  *   exposing an awaitable queue of events (`next()`, `waitFor()`) and `close()`;
- * - {@link httpGet}: a plain request returning status, headers and the raw body.
+ * - {@link httpGet} and {@link httpRequest}: a plain request returning status, headers and the raw body.
  *
  * Waits are event-driven; every wait has a generous guard timeout that fails the test with what
  * was received so far, so a bug shows up as a clear failure rather than a hung run.
@@ -44,8 +44,15 @@ export interface TestServer {
  * Starts `app` on 127.0.0.1 port 0 in the production server (createHttpServer: its timeouts and
  * JSON answers to malformed requests); closed (sockets destroyed) on `t.after` when given.
  */
-export async function listen(app: RequestListener, t?: Teardown): Promise<TestServer> {
-  const server = createHttpServer(app);
+export function listen(app: RequestListener, t?: Teardown): Promise<TestServer> {
+  return listenServer(createHttpServer(app), t);
+}
+
+/**
+ * Starts an already built `server` on 127.0.0.1 port 0 with its sockets tracked, so `close()`
+ * can destroy open streams; closed on `t.after` when given.
+ */
+export async function listenServer(server: Server, t?: Teardown): Promise<TestServer> {
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
@@ -173,6 +180,19 @@ export class SseConnection {
     return out;
   }
 
+  /**
+   * Consumes items until `count` `update` events arrived, skipping every other item; each
+   * update may take up to `timeoutMs`.
+   */
+  async takeUpdates(count: number, timeoutMs = WAIT_GUARD_MS): Promise<SseEventItem[]> {
+    const out: SseEventItem[] = [];
+    while (out.length < count)
+      out.push(
+        (await this.waitFor((i) => i.kind === 'event' && i.event === 'update', timeoutMs)) as SseEventItem,
+      );
+    return out;
+  }
+
   /** Stops reading from the socket (TCP backpressure reaches the server). */
   pause(): void {
     this.res.pause();
@@ -252,9 +272,24 @@ export interface HttpResult {
 }
 
 /** A plain GET on a fresh connection; the whole body is read (raw bytes, no decompression). */
-export async function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
-  const req = request(url, { headers, agent: false });
-  req.end();
+export function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+  return httpRequest(url, { headers });
+}
+
+/** What {@link httpRequest} sends; a GET with no headers and no body by default. */
+export interface HttpRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * One request on a fresh connection; the whole body is read (raw bytes, no decompression).
+ * Fails after {@link WAIT_GUARD_MS} without a response.
+ */
+export async function httpRequest(url: string, opts: HttpRequestOptions = {}): Promise<HttpResult> {
+  const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false });
+  req.end(opts.body);
   const timer = setTimeout(() => req.destroy(new Error(`no response from ${url}`)), WAIT_GUARD_MS);
   try {
     const [res] = (await once(req, 'response')) as [IncomingMessage];

@@ -13,13 +13,12 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type CompareResult, formatTable } from '../../bench/compare/report.ts';
-import { createApp } from '../../gateway/http/app.ts';
-import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { histogramQuantile } from '../../gateway/observability/quantiles.ts';
 import { LiveMapGenerator } from '../../gateway/source/demo-live-map.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
-import { httpGet, listen } from '../helpers/sse-client.ts';
+import { assertReadyWithin, startServedGateway } from '../helpers/served-gateway.ts';
+import { httpGet } from '../helpers/sse-client.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -36,14 +35,8 @@ test('compare: SSE in milliseconds, polling in seconds, and the gateway agrees',
     STREAMS: `orders:feed:${orders},totals:table:${totals}`,
     POLL_INTERVAL_MS: '10000',
   });
-  const ctx = createGateway(config, { metrics: new GatewayMetrics({ defaultMetrics: false }) });
-  const server = await listen(createApp(ctx));
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
-  await startGateway(ctx);
-  assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 15_000), 'the gateway caught up');
+  const { ctx, server } = await startServedGateway(t, config);
+  await assertReadyWithin(ctx, 15_000, 'the gateway caught up');
 
   // The producer: ten orders a second, stamped now, each with its country's new total.
   const gen = new LiveMapGenerator();

@@ -4,31 +4,11 @@
  * with the counts of both workers, whichever worker is asked (issue 18).
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { test } from 'node:test';
-import { GatewayProcess } from '../helpers/gateway-process.ts';
+import { getFromAWorker as get, putLiveMapRoute, startTwoWorkerDemo } from '../helpers/demo-workers.ts';
 
-const WRITE = 'demo-write-token-0123456789';
 /** Legacy requests sent; below LEGACY_SHADOW_MAX_PER_SECOND's default (20) per worker. */
 const REQUESTS = 12;
-
-/** GET on a fresh connection (node:cluster hands each new connection to the next worker). */
-function get(url: string): Promise<{ status: number; worker: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, headers: { authorization: `Bearer ${WRITE}` } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-switchyard-worker']), body }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 type RouteStats = Record<string, number> & { skipped: Record<string, number> };
 
@@ -54,23 +34,8 @@ function sampledInMetrics(text: string): number {
 test('demo with two workers: /v1/admin/shadow counts the comparisons of both workers', {
   timeout: 120_000,
 }, async (t) => {
-  const gw = await GatewayProcess.start({
-    name: 'demo-workers-shadow',
-    env: {
-      KAFKA_BROKERS: '',
-      WORKERS: '2',
-      ADMIN_TOKEN: WRITE,
-      LEGACY_DEMO_PORT: '0',
-      SWITCHYARD_INSTANCE: 'demo',
-    },
-  });
-  t.after(() => gw.stop());
-  const change = await fetch(`${gw.url}/v1/admin/routes/live-map`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${WRITE}`, 'content-type': 'application/json' },
-    body: '{"mode":"shadow","sampleRate":1}',
-  });
-  assert.equal(change.status, 200, await change.text());
+  const gw = await startTwoWorkerDemo(t, 'demo-workers-shadow');
+  await putLiveMapRoute(gw, '{"mode":"shadow","sampleRate":1}');
   // Both workers apply the change before any legacy request is sent (the fleet state's promise).
   const applied = new Set<string>();
   for (let tries = 0; applied.size < 2; tries++) {

@@ -4,29 +4,9 @@
  * the primary replaces gets the state replayed; /metrics is the sum of both workers.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { test } from 'node:test';
-import { GatewayProcess } from '../helpers/gateway-process.ts';
-
-const WRITE = 'demo-write-token-0123456789';
-
-/** GET on a fresh connection (node:cluster hands each new connection to the next worker). */
-function get(url: string): Promise<{ status: number; worker: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, headers: { authorization: `Bearer ${WRITE}` } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-switchyard-worker']), body }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { getFromAWorker as get, putLiveMapRoute, startTwoWorkerDemo } from '../helpers/demo-workers.ts';
+import type { GatewayProcess } from '../helpers/gateway-process.ts';
 
 /** Asks until both workers have answered `path` with a body satisfying `ok`. */
 async function bothWorkers(
@@ -47,24 +27,8 @@ async function bothWorkers(
 test('demo with two workers: the primary relays the fleet state and sums the figures', {
   timeout: 120_000,
 }, async (t) => {
-  const gw = await GatewayProcess.start({
-    name: 'demo-workers',
-    // The embedded demo: no Kafka even when the suite's broker is in the environment ('' = unset).
-    env: {
-      KAFKA_BROKERS: '',
-      WORKERS: '2',
-      ADMIN_TOKEN: WRITE,
-      LEGACY_DEMO_PORT: '0',
-      SWITCHYARD_INSTANCE: 'demo',
-    },
-  });
-  t.after(() => gw.stop());
-  const change = await fetch(`${gw.url}/v1/admin/routes/live-map`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${WRITE}`, 'content-type': 'application/json' },
-    body: '{"mode":"shadow"}',
-  });
-  assert.equal(change.status, 200, await change.text());
+  const gw = await startTwoWorkerDemo(t, 'demo-workers');
+  await putLiveMapRoute(gw, '{"mode":"shadow"}');
   const workers = await bothWorkers(gw, '/v1/admin/routes', (b) => JSON.parse(b).routes[0].mode === 'shadow');
   assert.deepEqual([...workers].sort(), ['demo/1', 'demo/2']);
 

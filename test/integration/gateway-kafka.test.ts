@@ -11,14 +11,8 @@ import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce, restartBroker } from '../helpers/kafka.ts';
-import {
-  httpGet,
-  listen,
-  openSse,
-  type SseConnection,
-  type SseEventItem,
-  type Teardown,
-} from '../helpers/sse-client.ts';
+import { assertReadyWithin, serveGateway } from '../helpers/served-gateway.ts';
+import { httpGet, listen, openSse, type SseEventItem, type Teardown } from '../helpers/sse-client.ts';
 
 after(() => closeKafkaHelpers());
 
@@ -54,18 +48,12 @@ async function gateway(
   });
   const ctx = createGateway(config, { logger: createLogger('silent') });
   await startGateway(ctx);
-  const server = await listen(createApp(ctx));
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
+  const { url } = await serveGateway(t, ctx);
   await ready(ctx);
-  return { ctx, url: server.url, table, feed };
+  return { ctx, url, table, feed };
 }
 
-async function ready(ctx: GatewayContext): Promise<void> {
-  assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 30_000), 'gateway did not become ready');
-}
+const ready = (ctx: GatewayContext) => assertReadyWithin(ctx, 30_000);
 
 /** Waits until the cache's table/feed satisfy a predicate (checked on every applied batch). */
 async function until(ctx: GatewayContext, what: string, pred: () => boolean): Promise<void> {
@@ -76,19 +64,6 @@ const tableOf = (ctx: GatewayContext) => ctx.cache.streams.get('totals')!.table!
 const feedSize = (ctx: GatewayContext) => ctx.cache.streams.get('orders')!.feed!.size;
 const json = (e: SseEventItem) => JSON.parse(e.data) as Record<string, unknown>;
 
-/** The next n `update` events, skipping control/status events the stream may interleave. */
-async function takeUpdates(sse: SseConnection, n: number, timeoutMs?: number): Promise<SseEventItem[]> {
-  const out: SseEventItem[] = [];
-  while (out.length < n) {
-    const e = (await sse.waitFor(
-      (i) => i.kind === 'event' && i.event === 'update',
-      timeoutMs,
-    )) as SseEventItem;
-    out.push(e);
-  }
-  return out;
-}
-
 describe('gateway on a real Kafka broker', () => {
   test('a produced record is seen on /v1/snapshot and on /v1/stream', async (t) => {
     const f = await gateway(t);
@@ -98,7 +73,7 @@ describe('gateway on a real Kafka broker', () => {
     assert.equal(snap.event, 'snapshot');
     await produce(f.table, [{ key: 'DE', value: JSON.stringify({ orders: 1 }), partition: 1 }]);
     await produce(f.feed, [{ key: 'o1', value: JSON.stringify({ city: 'Berlin' }), partition: 2 }]);
-    const got = await takeUpdates(sse, 2);
+    const got = await sse.takeUpdates(2);
     const byStream = Object.fromEntries(got.map((e) => [json(e).stream, json(e)]));
     assert.deepEqual((byStream.totals as { value: unknown }).value, { orders: 1 });
     assert.deepEqual((byStream.orders as { value: unknown }).value, { city: 'Berlin' });
@@ -120,7 +95,7 @@ describe('gateway on a real Kafka broker', () => {
       f.table,
       [0, 1, 2].map((i) => ({ key: `k${i}`, value: `{"n":${i}}`, partition: i % 3 })),
     );
-    const seen = await takeUpdates(first, 3);
+    const seen = await first.takeUpdates(3);
     const lastId = seen[2]!.id!;
     first.close();
     // Missed while disconnected: 5 updates over all partitions.
@@ -133,7 +108,7 @@ describe('gateway on a real Kafka broker', () => {
       t,
       headers: { 'last-event-id': lastId },
     });
-    const replay = await takeUpdates(resumed, 5);
+    const replay = await resumed.takeUpdates(5);
     assert.deepEqual(replay.map((e) => json(e).key).sort(), ['k3', 'k4', 'k5', 'k6', 'k7']);
     assert.ok(replay.every((e) => e.event === 'update'));
     // Same via the query parameter on a first connection, from the very same id.
@@ -142,7 +117,7 @@ describe('gateway on a real Kafka broker', () => {
       { t },
     );
     assert.deepEqual(
-      (await takeUpdates(viaQuery, 5)).map((e) => e.id),
+      (await viaQuery.takeUpdates(5)).map((e) => e.id),
       replay.map((e) => e.id),
     );
     // Push the first id out of the 20-entry history: a resume from it is a resync snapshot.
@@ -189,7 +164,7 @@ describe('gateway on a real Kafka broker', () => {
       { key: 'US', value: '{"orders":1}' },
       { key: 'US', value: null },
     ]);
-    const [up, del] = await takeUpdates(sse, 2);
+    const [up, del] = await sse.takeUpdates(2);
     assert.equal(json(up!).op, 'upsert');
     assert.deepEqual(json(del!), { ...json(del!), stream: 'totals', op: 'delete', key: 'US' });
     assert.equal('value' in json(del!), false);
@@ -280,7 +255,7 @@ describe('gateway on a real Kafka broker', () => {
           value: JSON.stringify({ i: i + j, big }),
         })),
       );
-    const received = await takeUpdates(good, total, 60_000);
+    const received = await good.takeUpdates(total, 60_000);
     assert.deepEqual(
       received.map((e) => (json(e).value as { i: number }).i),
       Array.from({ length: total }, (_, i) => i),
@@ -298,7 +273,7 @@ describe('gateway on a real Kafka broker', () => {
       f.feed,
       Array.from({ length: 4 }, (_, i) => ({ key: `s${i}`, value: `{"seq":${i}}`, partition: i % 2 })),
     );
-    await takeUpdates(sse, 4);
+    await sse.takeUpdates(4);
     await restartBroker({ downMs: 3000 });
     await produce(
       f.feed,
@@ -308,12 +283,12 @@ describe('gateway on a real Kafka broker', () => {
         partition: i % 2,
       })),
     );
-    const after = await takeUpdates(sse, 4, 90_000);
+    const after = await sse.takeUpdates(4, 90_000);
     const seqs = [...after.map((e) => (json(e).value as { seq: number }).seq)].sort((a, b) => a - b);
     assert.deepEqual(seqs, [4, 5, 6, 7]);
     // Nothing more arrives: no record applied twice after the consumer rejoined.
     await produce(f.feed, [{ key: 'last', value: '{"seq":8}' }]);
-    const [last] = await takeUpdates(sse, 1, 30_000);
+    const [last] = await sse.takeUpdates(1, 30_000);
     assert.equal((json(last!).value as { seq: number }).seq, 8);
     assert.equal(
       f.ctx.cache.streams.get('orders')!.offsets.reduce((a, b) => a + b, 0),

@@ -16,16 +16,8 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -33,7 +25,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { containerPid, DockerfileBuild, type Mount } from '../helpers/dockerfile.ts';
 import { freePort } from '../helpers/gateway-process.ts';
-import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
+import { closeKafkaHelpers, createTopic, produce } from '../helpers/kafka.ts';
+import { listenServer, type TestServer } from '../helpers/sse-client.ts';
+import { oneTableConfig, writeUserRepository } from '../helpers/user-repository.ts';
+import { pollForValue } from '../helpers/wait.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DOCKERFILE = join(ROOT, 'docs', 'deploy', 'Dockerfile');
@@ -86,15 +81,9 @@ function documentedMounts(): { file: string; target: string; readOnly: boolean }
   }));
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls `fn` (errors count as not yet) every 100 ms until it gives a value; fails after WAIT_MS. */
+const until = <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> =>
+  pollForValue(what, fn, { timeoutMs: WAIT_MS, intervalMs: 100, retryErrors: true });
 
 describe('docs/deploy/Dockerfile, built and run as the deploy guide says', { timeout: 600_000 }, () => {
   const build = new DockerfileBuild(DOCKERFILE, ROOT, (l) => {
@@ -102,7 +91,7 @@ describe('docs/deploy/Dockerfile, built and run as the deploy guide says', { tim
   });
   const user = mkdtempSync(join(tmpdir(), 'switchyard-image-user-'));
   const rows = new Map<string, Departure>();
-  let backend: Server;
+  let backend: TestServer | undefined;
   let container: ChildProcess | null = null;
   let exited: Promise<number | null>;
   let output = '';
@@ -123,32 +112,23 @@ describe('docs/deploy/Dockerfile, built and run as the deploy guide says', { tim
         [...rows.values()].map((r) => ({ key: r.train, value: JSON.stringify(r) })),
       );
       // The old endpoint, for the route's backend (the route serves from the cache here).
-      backend = createServer((_req, res) => res.writeHead(200).end(departuresBody(rows.values())));
-      backend.listen(0, '127.0.0.1');
-      await once(backend, 'listening');
-      const addr = backend.address();
+      backend = await listenServer(
+        createServer((_req, res) => res.writeHead(200).end(departuresBody(rows.values()))),
+      );
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
       // The user's repository: the config file and the contracts folder the README mounts.
-      mkdirSync(join(user, 'contracts'));
-      writeFileSync(join(user, 'contracts', 'departures.mjs'), CONTRACT);
-      writeFileSync(
-        join(user, 'switchyard.config.json'),
-        JSON.stringify({
-          host: '127.0.0.1',
-          port,
+      writeUserRepository(
+        user,
+        { 'departures.mjs': CONTRACT },
+        {
+          ...oneTableConfig({ port, stream: 'departures', topic, adminToken: ADMIN }),
           logLevel: 'info',
-          kafkaBrokers: kafkaBrokers(),
-          streams: [{ name: 'departures', mode: 'table', topic }],
-          rolloutTopic: `${topic}-control`,
-          rolloutCreateTopic: true,
-          workers: 1,
-          adminToken: ADMIN,
           shutdownDrainMs: DRAIN_MS,
-          legacyUrl: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`,
+          legacyUrl: backend.url,
           legacyRoutes: [{ name: 'departures', path: ROUTE, mode: 'serve' }],
           legacyContracts: ['../contracts'],
-        }),
+        },
       );
     },
     { timeout: 480_000 },
@@ -160,7 +140,7 @@ describe('docs/deploy/Dockerfile, built and run as the deploy guide says', { tim
       process.kill(pid, 'SIGKILL'); // PID 1 of its namespace: everything in it ends
       await Promise.race([once(container, 'exit'), sleep(5000)]);
     }
-    backend?.close();
+    await backend?.close();
     await closeKafkaHelpers();
     build.cleanup();
     rmSync(user, { recursive: true, force: true });

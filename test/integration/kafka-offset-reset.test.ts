@@ -30,6 +30,7 @@ import type { SourceRecord } from '../../gateway/source/types.ts';
 import { loadConfig } from '../../gateway/switchyard.ts';
 import { type JavaRecord, startJavaProducer } from '../helpers/java-producer.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce, testKafka } from '../helpers/kafka.ts';
+import { assertReadyWithin } from '../helpers/served-gateway.ts';
 import { httpGet, listen, openSse, type SseConnection, type Teardown } from '../helpers/sse-client.ts';
 
 after(() => closeKafkaHelpers());
@@ -124,7 +125,7 @@ async function startHeldGateway(t: Teardown, topic: string): Promise<HeldGateway
     await server.close();
     await stopGateway(ctx);
   });
-  assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 30_000), 'gateway did not become ready');
+  await assertReadyWithin(ctx, 30_000);
   return { ctx, url: server.url, gate, lines };
 }
 

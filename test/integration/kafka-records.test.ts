@@ -8,20 +8,20 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { KafkaSource } from '../../gateway/source/kafka-source.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway } from '../../gateway/switchyard.ts';
 import { type JavaProducer, type JavaRecord, startJavaProducer } from '../helpers/java-producer.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, testKafka } from '../helpers/kafka.ts';
+import { assertReadyWithin, serveGateway } from '../helpers/served-gateway.ts';
 import {
   httpGet,
-  listen,
   openSse,
   type SseConnection,
   type SseEventItem,
   type Teardown,
 } from '../helpers/sse-client.ts';
+import { pollUntil } from '../helpers/wait.ts';
 
 after(() => closeKafkaHelpers());
 
@@ -52,29 +52,14 @@ async function gateway(
   const source = new KafkaSource({ ...config.kafka!, streams: config.streams, logger, probeIntervalMs: 300 });
   const ctx = createGateway(config, { logger, source });
   await startGateway(ctx);
-  const server = await listen(createApp(ctx));
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await server.close();
-    await stopGateway(ctx);
-  };
-  t.after(stop);
-  if (opts.ready !== false)
-    assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 30_000), 'gateway did not become ready');
-  return { ctx, url: server.url, stop };
+  const { url, stop } = await serveGateway(t, ctx);
+  if (opts.ready !== false) await assertReadyWithin(ctx, 30_000);
+  return { ctx, url, stop };
 }
 
 /** Checks `pred` every 50 ms until it holds; fails after `ms`. */
-async function eventually(what: string, pred: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const eventually = (what: string, pred: () => boolean | Promise<boolean>, ms = 20_000) =>
+  pollUntil(what, pred, { timeoutMs: ms, intervalMs: 50 });
 
 const json = (e: SseEventItem) => JSON.parse(e.data) as Record<string, unknown>;
 const snapshotOf = async (url: string, streams: string) =>
@@ -92,14 +77,8 @@ async function metric(url: string, name: string, labels: string): Promise<number
   return line === undefined ? null : Number(line.split(' ').pop());
 }
 
-async function takeUpdates(sse: SseConnection, n: number, timeoutMs = 20_000): Promise<SseEventItem[]> {
-  const out: SseEventItem[] = [];
-  while (out.length < n)
-    out.push(
-      (await sse.waitFor((i) => i.kind === 'event' && i.event === 'update', timeoutMs)) as SseEventItem,
-    );
-  return out;
-}
+/** The next n `update` events, each within `timeoutMs`. */
+const takeUpdates = (sse: SseConnection, n: number, timeoutMs = 20_000) => sse.takeUpdates(n, timeoutMs);
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 

@@ -17,11 +17,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import type { KafkaFailureReason } from '../../gateway/source/kafka-failure.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway } from '../../gateway/switchyard.ts';
 import { unsecuredJwt } from '../../scripts/kafka-security.ts';
 import {
   brokerSecurity,
@@ -32,7 +31,9 @@ import {
   produce,
   setTestScramPassword,
 } from '../helpers/kafka.ts';
-import { httpGet, listen, openSse, type SseEventItem, type Teardown } from '../helpers/sse-client.ts';
+import { serveGateway } from '../helpers/served-gateway.ts';
+import { httpGet, openSse, type Teardown } from '../helpers/sse-client.ts';
+import { pollUntil } from '../helpers/wait.ts';
 
 after(() => closeKafkaHelpers());
 
@@ -49,18 +50,8 @@ function secretFile(name: string, text: string): string {
 const prefix = () => `sy-${randomBytes(4).toString('hex')}`;
 
 /** Polls `pred` every 100 ms until it holds (the states asserted here come from retries, not events). */
-async function eventually(
-  what: string,
-  pred: () => boolean | Promise<boolean>,
-  timeoutMs = 45_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await pred()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+const eventually = (what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 45_000) =>
+  pollUntil(what, pred, { timeoutMs, intervalMs: 100 });
 
 interface Gw {
   ctx: GatewayContext;
@@ -110,12 +101,8 @@ async function gateway(
     metrics: new GatewayMetrics({ defaultMetrics: false }),
   });
   await startGateway(ctx);
-  const server = await listen(createApp(ctx));
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
-  return { ctx, url: server.url, logs, table, feed };
+  const { url } = await serveGateway(t, ctx);
+  return { ctx, url, logs, table, feed };
 }
 
 async function readyz(gw: Gw): Promise<Record<string, unknown>> {
@@ -135,11 +122,7 @@ async function streamsAndPolls(gw: Gw): Promise<void> {
     const key = `k${randomBytes(3).toString('hex')}`;
     await produce(gw.table, [{ key, value: JSON.stringify({ n: 1 }) }]);
     await produce(gw.feed, [{ key, value: JSON.stringify({ n: 2 }) }]);
-    const got: SseEventItem[] = [];
-    while (got.length < 2)
-      got.push(
-        (await sse.waitFor((i) => i.kind === 'event' && i.event === 'update', 30_000)) as SseEventItem,
-      );
+    await sse.takeUpdates(2, 30_000);
     const poll = JSON.parse((await httpGet(`${gw.url}/v1/snapshot?streams=totals,orders`)).text);
     assert.deepEqual(poll.streams.totals.entries[key].value, { n: 1 });
     assert.equal(poll.streams.orders.items[0].key, key);
@@ -210,21 +193,25 @@ const reader = () => ({
   KAFKA_SASL_USERNAME: sec.reader.username,
   KAFKA_SASL_PASSWORD_FILE: secretFile('pw', sec.reader.password),
 });
+/** SASL_SSL with SCRAM-SHA-512 as the least-privilege `reader` (password from a _FILE). */
+const saslSsl = () => ({
+  KAFKA_BROKERS: `SASL_SSL://${sec.saslSslBrokers}`,
+  KAFKA_SASL_MECHANISM: 'scram-sha-512',
+  ...ca(),
+  ...reader(),
+});
+/** The ACLs of User:reader on the fresh topics: what docs/kafka.md lists. */
+const asReader = { principal: 'User:reader', grant: 'reader' } as const;
 
 describe('streams and polls through each secure listener with a least-privilege principal', () => {
   test('SASL_SSL + SCRAM-SHA-512 (password from a _FILE), with the dead-letter topic', async (t) => {
     const dlq = await createTopic('sec-dlq');
     await grantAcls('User:reader', { write: [dlq] });
+    // The mechanism in capitals here; the other tests write it in lower case.
     const gw = await gateway(
       t,
-      {
-        KAFKA_BROKERS: `SASL_SSL://${sec.saslSslBrokers}`,
-        KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
-        ...ca(),
-        ...reader(),
-        DLQ_TOPIC: dlq,
-      },
-      { principal: 'User:reader', grant: 'reader' },
+      { ...saslSsl(), KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', DLQ_TOPIC: dlq },
+      asReader,
     );
     await streamsAndPolls(gw);
     // A rejected record is copied to the DLQ with the Write ACL on it alone.
@@ -244,7 +231,7 @@ describe('streams and polls through each secure listener with a least-privilege 
         ...ca(),
         ...reader(),
       },
-      { principal: 'User:reader', grant: 'reader' },
+      asReader,
     );
     await streamsAndPolls(gw);
   });
@@ -258,7 +245,7 @@ describe('streams and polls through each secure listener with a least-privilege 
         KAFKA_SASL_OAUTH_TOKEN_FILE: secretFile('token', unsecuredJwt('reader')),
         ...ca(),
       },
-      { principal: 'User:reader', grant: 'reader' },
+      asReader,
     );
     await streamsAndPolls(gw);
   });
@@ -271,7 +258,7 @@ describe('streams and polls through each secure listener with a least-privilege 
         KAFKA_SASL_MECHANISM: 'scram-sha-256',
         ...reader(),
       },
-      { principal: 'User:reader', grant: 'reader' },
+      asReader,
     );
     await streamsAndPolls(gw);
     const oauth = await gateway(
@@ -281,7 +268,7 @@ describe('streams and polls through each secure listener with a least-privilege 
         KAFKA_SASL_MECHANISM: 'oauthbearer',
         KAFKA_SASL_OAUTH_TOKEN_COMMAND: `printf '{"access_token":"%s","expires_in":3600}' '${unsecuredJwt('reader')}'`,
       },
-      { principal: 'User:reader', grant: 'reader' },
+      asReader,
     );
     await streamsAndPolls(oauth);
   });
@@ -303,17 +290,7 @@ describe('streams and polls through each secure listener with a least-privilege 
   test('the rollout store reads an existing rollout topic with Read alone (no CreateTopics)', async (t) => {
     const rollout = await createTopic('sec-rollout', { compacted: true });
     await grantAcls('User:reader', { read: [rollout] });
-    const gw = await gateway(
-      t,
-      {
-        KAFKA_BROKERS: `SASL_SSL://${sec.saslSslBrokers}`,
-        KAFKA_SASL_MECHANISM: 'scram-sha-512',
-        ...ca(),
-        ...reader(),
-        ROLLOUT_TOPIC: rollout,
-      },
-      { principal: 'User:reader', grant: 'reader' },
-    );
+    const gw = await gateway(t, { ...saslSsl(), ROLLOUT_TOPIC: rollout }, asReader);
     await streamsAndPolls(gw);
     await eventually('rollout rules loaded', () => gw.ctx.rollout.state().loaded);
     assert.equal(gw.ctx.kafkaHealth?.problem('rollout'), null);
@@ -345,13 +322,6 @@ test('an IPv6 bootstrap address ([::1]:port) works (kafkajs alone would split it
 });
 
 describe('failures that say what is wrong', () => {
-  const saslSsl = () => ({
-    KAFKA_BROKERS: `SASL_SSL://${sec.saslSslBrokers}`,
-    KAFKA_SASL_MECHANISM: 'scram-sha-512',
-    ...ca(),
-    ...reader(),
-  });
-
   test('authentication failure', async (t) => {
     const gw = await gateway(t, {
       ...saslSsl(),
@@ -376,7 +346,7 @@ describe('failures that say what is wrong', () => {
     const lax = await gateway(
       t,
       { ...saslSsl(), KAFKA_BROKERS: `SASL_SSL://${wrongHost}`, KAFKA_TLS_CHECK_HOSTNAME: 'false' },
-      { principal: 'User:reader', grant: 'reader' },
+      asReader,
     );
     await streamsAndPolls(lax);
     assert.ok(lax.logs.some((l) => l.level === 40 && /KAFKA_TLS_CHECK_HOSTNAME=false/.test(String(l.msg))));
@@ -429,11 +399,7 @@ describe('failures that say what is wrong', () => {
   test('the rollout store: a missing rollout topic is reported and never created unless asked', async (t) => {
     const rollout = `sec-rollout-missing-${randomBytes(3).toString('hex')}`;
     await grantAcls('User:reader', { read: [rollout] });
-    const gw = await gateway(
-      t,
-      { ...saslSsl(), ROLLOUT_TOPIC: rollout },
-      { principal: 'User:reader', grant: 'reader' },
-    );
+    const gw = await gateway(t, { ...saslSsl(), ROLLOUT_TOPIC: rollout }, asReader);
     await failsWith(gw, 'unknown_topic', /rollout: a topic does not exist/, 'rollout');
     await streamsAndPolls(gw); // the source is unaffected
   });
@@ -441,17 +407,7 @@ describe('failures that say what is wrong', () => {
 
 test('the dead-letter producer: no Write on DLQ_TOPIC is reported for the dlq component alone', async (t) => {
   const dlq = await createTopic('sec-dlq-denied');
-  const gw = await gateway(
-    t,
-    {
-      KAFKA_BROKERS: `SASL_SSL://${sec.saslSslBrokers}`,
-      KAFKA_SASL_MECHANISM: 'scram-sha-512',
-      ...ca(),
-      ...reader(),
-      DLQ_TOPIC: dlq,
-    },
-    { principal: 'User:reader', grant: 'reader' },
-  );
+  const gw = await gateway(t, { ...saslSsl(), DLQ_TOPIC: dlq }, asReader);
   await streamsAndPolls(gw);
   await produce(gw.feed, [{ key: 'bad', value: '{not json' }]);
   await failsWith(

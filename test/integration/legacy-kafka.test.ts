@@ -9,11 +9,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CONTRACTS } from '../../compat/contracts/index.ts';
-import { liveMapContract, liveMapShape } from '../../compat/contracts/live-map.ts';
-import type { LegacyContract } from '../../compat/contracts/types.ts';
+import { liveMapShape } from '../../compat/contracts/live-map.ts';
 import { createApp } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
@@ -23,35 +21,17 @@ import { createGateway, loadConfig, startGateway, stopGateway } from '../../gate
 import type { Comparison } from '../../legacy-adapter/shadow/compare.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
 import { listen, type TestServer } from '../helpers/sse-client.ts';
-import { call, type Reply, stable } from '../unit/legacy-fixture.ts';
+import { pollForValue } from '../helpers/wait.ts';
+import { call, type Reply, renamedOrderIdContract, stable } from '../unit/legacy-fixture.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROUTE = '/api/live-map.json';
 const TOKEN = 'legacy-it-admin-token-0123456789';
 const WAIT_MS = 30_000;
 
-const broken: LegacyContract = {
-  ...(liveMapContract as LegacyContract),
-  name: 'live-map-broken',
-  render(view) {
-    const body = liveMapContract.render(view);
-    return {
-      ...body,
-      recent_orders: body.recent_orders.map(({ order_id, ...r }) => ({ orderId: order_id, ...r })),
-    };
-  },
-};
-
 /** Polls `probe` until it returns a value (not undefined), or fails after `ms`. */
-async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const pollUntil = <T>(what: string, probe: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> =>
+  pollForValue(what, probe, { timeoutMs: ms, intervalMs: 50 });
 
 /** Spawns the reference backend process; resolves with its base URL once it listens. */
 async function spawnBackend(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
@@ -170,7 +150,7 @@ describe('legacy routes with the real broker and the reference backend as a proc
     ctx = createGateway(config, {
       logger: createLogger('silent'),
       metrics: new GatewayMetrics({ defaultMetrics: false }),
-      legacyContracts: { ...CONTRACTS, 'live-map-broken': broken },
+      legacyContracts: { ...CONTRACTS, 'live-map-broken': renamedOrderIdContract },
     });
     await startGateway(ctx);
     server = await listen(createApp(ctx));

@@ -19,7 +19,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../helpers/gateway-process.ts';
-import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
+import { closeKafkaHelpers, createTopic, produce } from '../helpers/kafka.ts';
+import { listenServer } from '../helpers/sse-client.ts';
+import { oneTableConfig, writeUserRepository } from '../helpers/user-repository.ts';
+import { pollForValue } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -88,15 +91,9 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<R
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls `fn` (errors count as not yet) every 100 ms until it gives a value; fails after WAIT_MS. */
+const until = <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> =>
+  pollForValue(what, fn, { timeoutMs: WAIT_MS, intervalMs: 100, retryErrors: true });
 
 describe('the packed package, installed in an empty folder, on a user contract and config file', {
   timeout: 420_000,
@@ -186,10 +183,7 @@ describe('the packed package, installed in an empty folder, on a user contract a
       });
       res.end(body);
     });
-    backend.listen(0, '127.0.0.1');
-    await once(backend, 'listening');
-    const addr = backend.address();
-    backendUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    backendUrl = (await listenServer(backend)).url;
     const t0 = Date.now() - 60_000;
     await feed(
       ['ajax', 'benfica', 'celtic', 'dinamo', 'esbjerg'].map((team, i) => ({
@@ -200,33 +194,20 @@ describe('the packed package, installed in an empty folder, on a user contract a
     );
 
     // 3. The team's repository: a contract folder and a config file, nothing of Switchyard's.
-    mkdirSync(join(work, 'contracts'));
-    writeFileSync(join(work, 'contracts', 'board.mjs'), CONTRACT);
     const port = await freePort();
     gwUrl = `http://127.0.0.1:${port}`;
-    writeFileSync(
-      join(work, 'switchyard.config.json'),
-      JSON.stringify(
-        {
-          host: '127.0.0.1',
-          port,
-          logLevel: 'warn',
-          kafkaBrokers: kafkaBrokers(),
-          streams: [{ name: 'board', mode: 'table', topic }],
-          // The fleet state's topic: a team creates it once (docs/kafka.md); this one asks for it.
-          rolloutTopic: `${topic}-control`,
-          rolloutCreateTopic: true,
-          workers: 1,
-          adminToken: ADMIN,
-          rateLimitPerSecond: 0,
-          legacyUrl: backendUrl,
-          legacyRoutes: [{ name: 'board', path: ROUTE, mode: 'proxy' }],
-          legacyContracts: ['./contracts'],
-          legacyShadowSample: 1,
-        },
-        null,
-        2,
-      ),
+    writeUserRepository(
+      work,
+      { 'board.mjs': CONTRACT },
+      {
+        ...oneTableConfig({ port, stream: 'board', topic, adminToken: ADMIN }),
+        logLevel: 'warn',
+        rateLimitPerSecond: 0,
+        legacyUrl: backendUrl,
+        legacyRoutes: [{ name: 'board', path: ROUTE, mode: 'proxy' }],
+        legacyContracts: ['./contracts'],
+        legacyShadowSample: 1,
+      },
     );
   });
 

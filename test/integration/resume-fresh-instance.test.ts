@@ -10,18 +10,12 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { formatEventId } from '../../gateway/cache/event-id.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createGateway, startGateway, stopGateway } from '../../gateway/gateway.ts';
-import { createApp } from '../../gateway/http/app.ts';
+import { createGateway, startGateway } from '../../gateway/gateway.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
 import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce } from '../helpers/kafka.ts';
-import {
-  listen,
-  openSse,
-  type SseConnection,
-  type SseEventItem,
-  type Teardown,
-} from '../helpers/sse-client.ts';
+import { assertReadyWithin, serveGateway } from '../helpers/served-gateway.ts';
+import { openSse, type SseEventItem, type Teardown } from '../helpers/sse-client.ts';
 
 after(() => closeKafkaHelpers());
 
@@ -50,25 +44,9 @@ async function instance(t: Teardown, table: string, feed: string): Promise<Insta
   });
   const ctx = createGateway(config, { logger: createLogger('silent') });
   await startGateway(ctx);
-  const server = await listen(createApp(ctx));
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await server.close();
-    await stopGateway(ctx);
-  };
-  t.after(stop);
-  assert.ok(await ctx.hub.waitUntil(() => ctx.cache.isReady(), 30_000), 'gateway did not become ready');
-  return { ctx, url: server.url, stop };
-}
-
-/** The next n `update` events, skipping control events. */
-async function takeUpdates(sse: SseConnection, n: number): Promise<SseEventItem[]> {
-  const out: SseEventItem[] = [];
-  while (out.length < n)
-    out.push((await sse.waitFor((i) => i.kind === 'event' && i.event === 'update')) as SseEventItem);
-  return out;
+  const { url, stop } = await serveGateway(t, ctx);
+  await assertReadyWithin(ctx, 30_000);
+  return { ctx, url, stop };
 }
 
 const numbered = (prefix: string, from: number, count: number, timestamp?: number) =>
@@ -92,7 +70,7 @@ describe('resume onto a freshly started instance (issue 17)', () => {
     assert.equal(snapshot.event, 'snapshot');
     await produce(feed, numbered('o', 0, 12));
     await produce(table, numbered('k', 0, 12));
-    const seen = await takeUpdates(sse, 24);
+    const seen = await sse.takeUpdates(24);
     // The client read A up to its third update, then A went away. Whatever that mix, it is
     // behind the last `maxItems` (5) of a partition of the feed once 6 more orders follow.
     const cut = seen[2]!;
@@ -114,7 +92,7 @@ describe('resume onto a freshly started instance (issue 17)', () => {
       ...numbered('o', 12, 6).map((m) => `orders/${m.key}`),
       ...numbered('k', 12, 6).map((m) => `totals/${m.key}`),
     ];
-    const replay = [first, ...(await takeUpdates(resumed, expected.length - 1))];
+    const replay = [first, ...(await resumed.takeUpdates(expected.length - 1))];
     assert.deepEqual(replay.map(label).sort(), expected.sort(), 'every missed update once, nothing else');
     assert.equal(replay.at(-1)!.id, formatEventId(idPrefix(cut.id!), positions(b)));
 

@@ -11,13 +11,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { frame } from '../../gateway/formats/wire.ts';
-import { createApp } from '../../gateway/http/app.ts';
-import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers } from '../helpers/kafka.ts';
 import {
   produceWithApicurio,
@@ -26,7 +23,9 @@ import {
   startTestRegistry,
   stopTestRegistry,
 } from '../helpers/schema-registry.ts';
-import { httpGet, listen, openSse } from '../helpers/sse-client.ts';
+import { startServedGateway } from '../helpers/served-gateway.ts';
+import { httpGet, openSse } from '../helpers/sse-client.ts';
+import { pollUntil } from '../helpers/wait.ts';
 
 const TRADE_V1 = {
   type: 'record',
@@ -134,13 +133,7 @@ describe('Schema Registry formats (real Apicurio Registry, Apicurio serializers)
       LEGACY_ROUTES: 'none',
       ROLLOUT_TOPIC: `sr-rollout-${randomBytes(3).toString('hex')}`,
     });
-    const ctx = createGateway(config, { metrics: new GatewayMetrics({ defaultMetrics: false }) });
-    const server = await listen(createApp(ctx));
-    t.after(async () => {
-      await server.close();
-      await stopGateway(ctx);
-    });
-    await startGateway(ctx);
+    const { ctx, server } = await startServedGateway(t, config);
     await waitFor(() => ctx.cache.isReady(), 'the bootstrap');
 
     // --- Decoded and served by poll -------------------------------------------------------
@@ -256,17 +249,8 @@ async function rejected(ctx: GatewayContext, stream: string, reason: string): Pr
 }
 
 /** Polls a condition (the broker's pace decides), failing with `what` after the guard. */
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  guardMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + guardMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string, guardMs = 60_000) =>
+  pollUntil(what, cond, { timeoutMs: guardMs, intervalMs: 20 });
 
 function testClient(): Kafka {
   return new Kafka({ clientId: 'sr-test', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });

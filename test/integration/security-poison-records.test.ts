@@ -12,14 +12,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createApp } from '../../gateway/http/app.ts';
-import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { loadConfig } from '../../gateway/switchyard.ts';
 import { closeKafkaHelpers, createTopic, kafkaBrokers, produce, type TestMessage } from '../helpers/kafka.ts';
-import { listen, openSse } from '../helpers/sse-client.ts';
+import { startServedGateway } from '../helpers/served-gateway.ts';
+import { openSse } from '../helpers/sse-client.ts';
+import { pollUntil } from '../helpers/wait.ts';
 
 const ORDER_SCHEMA = {
   type: 'object',
@@ -122,13 +121,7 @@ describe('poison records from Kafka', { timeout: 180_000 }, () => {
       LEGACY_ROUTES: 'none',
       ROLLOUT_TOPIC: `poison-rollout-${randomBytes(3).toString('hex')}`,
     });
-    const ctx = createGateway(config, { metrics: new GatewayMetrics({ defaultMetrics: false }) });
-    const server = await listen(createApp(ctx));
-    t.after(async () => {
-      await server.close();
-      await stopGateway(ctx);
-    });
-    await startGateway(ctx);
+    const { ctx, server } = await startServedGateway(t, config);
     await waitFor(() => ctx.cache.isReady(), 'the bootstrap');
 
     assert.deepEqual(orderIds(ctx), keptIds(batch1), 'the feed holds exactly the valid orders');
@@ -210,13 +203,8 @@ async function rejectedCounts(ctx: GatewayContext): Promise<Record<string, Recor
 }
 
 /** Polls a condition (the broker's pace decides), failing with `what` after the guard. */
-async function waitFor(cond: () => boolean, what: string, guardMs = 60_000): Promise<void> {
-  const deadline = Date.now() + guardMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string, guardMs = 60_000) =>
+  pollUntil(what, cond, { timeoutMs: guardMs, intervalMs: 20 });
 
 interface Letter {
   key: string | null;

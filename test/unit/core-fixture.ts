@@ -6,11 +6,11 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import type { Config } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
-import { listen, type Teardown, type TestServer, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
+import { createGateway, loadConfig, startGateway } from '../../gateway/switchyard.ts';
+import { serveGateway } from '../helpers/served-gateway.ts';
+import { type Teardown, type TestServer, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 
 export const TEST_STREAMS = 'orders:feed:topic.orders,totals:table:topic.totals';
 
@@ -48,12 +48,7 @@ export async function startFixture(t: Teardown, opts: FixtureOptions = {}): Prom
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.random ? { random: opts.random } : {}),
   });
-  const server = await listen(createApp(ctx));
-  // Registered after listen(): t.after hooks run in order, so sockets go first, then timers.
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
+  const { server } = await serveGateway(t, ctx);
   if (opts.start !== false) await startGateway(ctx);
   return { config, ctx, source, server, url: server.url };
 }

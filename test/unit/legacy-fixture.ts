@@ -3,22 +3,27 @@
  * (in-process, on its own port) fed the very same records through a TeeSource. Everything
  * listens on 127.0.0.1 port 0 and is torn down on `t.after`.
  */
-import { once } from 'node:events';
-import { request } from 'node:http';
 import { CONTRACTS } from '../../compat/contracts/index.ts';
+import { liveMapContract } from '../../compat/contracts/live-map.ts';
 import type { LegacyContract } from '../../compat/contracts/types.ts';
 import type { Config } from '../../gateway/config/load.ts';
-import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { LiveMapGenerator, seededRandom } from '../../gateway/source/demo-live-map.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
 import type { Switchyard } from '../../gateway/switchyard.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
+import { createGateway, loadConfig, startGateway } from '../../gateway/switchyard.ts';
 import { ReferenceBackend } from '../../legacy-adapter/reference-backend/server.ts';
 import { LiveMapStore } from '../../legacy-adapter/reference-backend/store.ts';
 import type { Comparison } from '../../legacy-adapter/shadow/compare.ts';
 import { TeeSource } from '../../legacy-adapter/tee-source.ts';
-import { listen, type Teardown, type TestServer, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
+import { serveGateway } from '../helpers/served-gateway.ts';
+import {
+  type HttpResult,
+  httpRequest,
+  type Teardown,
+  type TestServer,
+  WAIT_GUARD_MS,
+} from '../helpers/sse-client.ts';
 
 export const ADMIN_TOKEN = 'legacy-admin-token-0123456789';
 export const READ_TOKEN = 'legacy-read-token-0123456789';
@@ -75,14 +80,31 @@ export async function startLegacyFixture(
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.random ? { random: opts.random } : {}),
   });
-  const server = await listen(createApp(ctx));
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
+  const { server } = await serveGateway(t, ctx);
   if (opts.start !== false) await startGateway(ctx);
   return { config, ctx, source, server, url: server.url, store, backend, backendUrl };
 }
+
+/** The live-map body the reference contract renders. */
+type LiveMapBody = ReturnType<typeof liveMapContract.render>;
+
+/** The reference contract under another `name`, its rendered body passed through `change`. */
+export function alteredLiveMap(name: string, change: (body: LiveMapBody) => unknown): LegacyContract {
+  return {
+    ...(liveMapContract as LegacyContract),
+    name,
+    render: (view) => change(liveMapContract.render(view)),
+  };
+}
+
+/**
+ * The reference contract with `order_id` renamed (`live-map-broken`): the contract bug (a
+ * structural difference) that shadow mode must catch.
+ */
+export const renamedOrderIdContract = alteredLiveMap('live-map-broken', (body) => ({
+  ...body,
+  recent_orders: body.recent_orders.map(({ order_id, ...rest }) => ({ orderId: order_id, ...rest })),
+}));
 
 /**
  * Produces `n` live-map orders (and the totals they imply) with a seeded generator, stamped from
@@ -129,31 +151,11 @@ export function nextComparison(f: LegacyFixture): Promise<Comparison> {
   });
 }
 
-export interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  text: string;
-}
+/** A response read whole by {@link call}. */
+export type Reply = HttpResult;
 
 /** One HTTP request on a fresh connection; the whole (raw) body is read. */
-export async function call(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Reply> {
-  const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false });
-  req.end(opts.body);
-  const timer = setTimeout(() => req.destroy(new Error(`no response from ${url}`)), WAIT_GUARD_MS);
-  try {
-    const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    return { status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export const call = httpRequest;
 
 /** `PUT /v1/admin/routes/:name` with a JSON body. */
 export function putRoute(

@@ -13,6 +13,7 @@ import { mintStreamToken } from '../../gateway/security/stream-token.ts';
 import { startGateway } from '../../gateway/switchyard.ts';
 import {
   ADMIN_TOKEN,
+  alteredLiveMap,
   call,
   generator,
   nextComparison,
@@ -20,6 +21,7 @@ import {
   putRoute,
   READ_TOKEN,
   ROUTE,
+  renamedOrderIdContract,
   stable,
   startLegacyFixture,
 } from './legacy-fixture.ts';
@@ -27,19 +29,6 @@ import {
 const T0 = 1_700_000_000_000;
 /** Hop-by-hop or per-connection headers: not part of what the backend said. */
 const PER_CONNECTION = new Set(['connection', 'keep-alive', 'date', 'transfer-encoding']);
-
-/** The reference contract with `order_id` renamed: the contract bug shadow mode must catch. */
-const brokenContract: LegacyContract = {
-  ...(liveMapContract as LegacyContract),
-  name: 'live-map-broken',
-  render(view) {
-    const body = liveMapContract.render(view);
-    return {
-      ...body,
-      recent_orders: body.recent_orders.map(({ order_id, ...rest }) => ({ orderId: order_id, ...rest })),
-    };
-  },
-};
 
 const throwingContract: LegacyContract = {
   ...(liveMapContract as LegacyContract),
@@ -50,25 +39,15 @@ const throwingContract: LegacyContract = {
 };
 
 /** Rounds revenue: values differ although both sides saw the same data (a value bug, not a shape one). */
-const roundingContract: LegacyContract = {
-  ...(liveMapContract as LegacyContract),
-  name: 'live-map-rounded',
-  render(view) {
-    const body = liveMapContract.render(view);
-    return {
-      ...body,
-      totals_by_country: body.totals_by_country.map((c) => ({
-        ...c,
-        revenue_usd: Math.round(c.revenue_usd),
-      })),
-    };
-  },
-};
+const roundingContract = alteredLiveMap('live-map-rounded', (body) => ({
+  ...body,
+  totals_by_country: body.totals_by_country.map((c) => ({ ...c, revenue_usd: Math.round(c.revenue_usd) })),
+}));
 
 const contracts = {
   'live-map': liveMapContract as LegacyContract,
   'live-map-rounded': roundingContract,
-  'live-map-broken': brokenContract,
+  'live-map-broken': renamedOrderIdContract,
   'live-map-throws': throwingContract,
 };
 

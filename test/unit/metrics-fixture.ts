@@ -5,11 +5,11 @@
 import { request } from 'node:http';
 import type { Config } from '../../gateway/config/load.ts';
 import type { GatewayContext } from '../../gateway/context.ts';
-import { createApp } from '../../gateway/http/app.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
-import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
-import { listen, type Teardown, type TestServer } from '../helpers/sse-client.ts';
+import { createGateway, loadConfig, startGateway } from '../../gateway/switchyard.ts';
+import { serveGateway } from '../helpers/served-gateway.ts';
+import type { Teardown, TestServer } from '../helpers/sse-client.ts';
 
 export const ORDERS = 'topic.orders';
 export const TOTALS = 'topic.totals';
@@ -37,11 +37,7 @@ export async function metricsFixture(t: Teardown, env: Record<string, string> = 
   });
   const source = new MemorySource({ streams: config.streams, now });
   const ctx = createGateway(config, { source, now, metrics: new GatewayMetrics({ defaultMetrics: false }) });
-  const server = await listen(createApp(ctx));
-  t.after(async () => {
-    await server.close();
-    await stopGateway(ctx);
-  });
+  const { server } = await serveGateway(t, ctx);
   await startGateway(ctx);
   return {
     config,

@@ -5,7 +5,6 @@
  */
 import { once } from 'node:events';
 import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
-import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Router } from 'express';
 import { CONTRACTS } from '../../compat/contracts/index.ts';
@@ -18,7 +17,7 @@ import { createLogger } from '../../gateway/observability/logger.ts';
 import { GatewayMetrics } from '../../gateway/observability/metrics.ts';
 import { MemorySource } from '../../gateway/source/memory-source.ts';
 import { createGateway, loadConfig, startGateway, stopGateway } from '../../gateway/switchyard.ts';
-import { type Teardown, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
+import { listenServer, type Teardown, WAIT_GUARD_MS } from '../helpers/sse-client.ts';
 
 export const SECURE_STREAMS = 'orders:feed:topic.orders,totals:table:topic.totals';
 export const TOKEN_SECRET = 'security-test-secret-0123456789-abcdef';
@@ -66,22 +65,13 @@ export async function startSecureGateway(t: Teardown, opts: SecureOptions = {}):
   });
   const app = createApp(ctx, { routers: opts.routers ?? [], interceptors: opts.interceptors ?? [] });
   const server = createHttpServer(app, { maxHeaderBytes: config.security.maxHeaderBytes });
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
+  const listening = await listenServer(server);
   t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await listening.close();
     await stopGateway(ctx);
   });
   await startGateway(ctx);
-  return { config, ctx, source, url: `http://127.0.0.1:${addr.port}`, port: addr.port, logs };
+  return { config, ctx, source, url: listening.url, port: listening.port, logs };
 }
 
 export interface Reply {
