@@ -24,6 +24,15 @@ export interface KafkaProblem extends KafkaFailure {
 const REMIND_MS = 5 * 60_000;
 
 /**
+ * How long an explained failure (any reason but `other`) keeps explaining the unexplained ones
+ * that follow it. A refused re-login cuts off the requests in flight, and kafkajs then reports
+ * those with errors of their own (timeouts, rebalances); left to replace the diagnosis, they
+ * would turn "check KAFKA_SASL_PASSWORD" into "the Kafka client failed" on /readyz while the
+ * password is still wrong. Past this long without the explained failure, `other` is news again.
+ */
+const EXPLAINED_FOR_MS = 60_000;
+
+/**
  * What Kafka health reports (a port: the source knows no metrics library; the prom-client adapter
  * is gateway/observability/kafka-metrics.ts, wired in by createGateway).
  */
@@ -46,7 +55,7 @@ export interface KafkaMetrics {
  * component's problem (`switchyard_kafka_problem`, `/readyz`) until the component succeeds again.
  */
 export class KafkaHealth {
-  private readonly current = new Map<KafkaComponent, KafkaProblem & { loggedAt: number }>();
+  private readonly current = new Map<KafkaComponent, KafkaProblem & { loggedAt: number; lastAt: number }>();
   private readonly contexts = new Map<KafkaComponent, FailureContext>();
   private readonly metrics: KafkaMetrics | null;
   private readonly log: Logger;
@@ -89,6 +98,15 @@ export class KafkaHealth {
     const f = classifyKafkaError(err, ctx);
     const now = this.now();
     const prev = this.current.get(component);
+    if (f.reason === 'other' && prev && prev.reason !== 'other' && now - prev.lastAt < EXPLAINED_FOR_MS) {
+      this.metrics?.failed(component, f.reason);
+      this.current.set(component, { ...prev, count: prev.count + 1 });
+      this.log.debug(
+        { kafkaComponent: component, reason: f.reason, err: f.detail, ...extra },
+        `kafka ${component}: a failure while failing with ${prev.reason} (kept as the diagnosis)`,
+      );
+      return f;
+    }
     const same = prev?.reason === f.reason;
     const problem = {
       ...f,
@@ -96,6 +114,7 @@ export class KafkaHealth {
       since: same ? prev.since : now,
       count: same ? prev.count + 1 : 1,
       loggedAt: same ? prev.loggedAt : now,
+      lastAt: now,
     };
     this.metrics?.failed(component, f.reason);
     if (prev && !same) this.metrics?.problemEnded(component, prev.reason);
@@ -142,7 +161,7 @@ export class KafkaHealth {
   problem(component: KafkaComponent): KafkaProblem | null {
     const p = this.current.get(component);
     if (!p) return null;
-    const { loggedAt: _, ...rest } = p;
+    const { loggedAt: _, lastAt: __, ...rest } = p;
     return rest;
   }
 

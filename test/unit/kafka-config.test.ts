@@ -366,4 +366,48 @@ describe('failure classification', () => {
     assert.equal(warns.length, 1, 'one warning for two failures with the same reason');
     assert.match(warns[0].msg, /kafka source: no broker could be reached; check KAFKA_BROKERS/);
   });
+
+  test('an unexplained failure during an explained one keeps the diagnosis, for a minute', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('debug', { write: (l: string) => lines.push(l) } as never);
+    const metrics = new GatewayMetrics({ defaultMetrics: false });
+    let now = 1_000_000;
+    const health = new KafkaHealth(
+      { tls: null, sasl: { mechanism: 'scram-sha-512' }, groupPrefix: 'sy' } as never,
+      { logger, metrics: promKafkaMetrics(metrics), now: () => now },
+    );
+    health.describe('source', ['t1'], 'STREAMS');
+    const refusedLogin = Object.assign(new Error('SASL SCRAM SHA512 authentication failed'), {
+      name: 'KafkaJSSASLAuthenticationError',
+    });
+    const timedOut = Object.assign(new Error('Request Fetch(key: 1, version: 11) timed out'), {
+      name: 'KafkaJSRequestTimeoutError',
+    });
+    health.failed('source', refusedLogin);
+    now += 5_000;
+    health.failed('source', timedOut);
+    assert.equal(
+      health.problem('source')?.reason,
+      'authentication',
+      'the re-login refusal still explains it',
+    );
+    assert.equal(health.problem('source')?.count, 2);
+    assert.equal(health.problem('source')?.since, 1_000_000);
+    const text = await metrics.render();
+    assert.match(
+      text,
+      /switchyard_kafka_failures_total\{component="source",reason="other"\} 1/,
+      'still counted',
+    );
+    assert.match(text, /switchyard_kafka_problem\{component="source",reason="authentication"\} 1/);
+    assert.doesNotMatch(text, /switchyard_kafka_problem\{component="source",reason="other"\}/);
+    now += 60_000;
+    health.failed('source', timedOut);
+    assert.equal(health.problem('source')?.reason, 'other', 'a minute without the refusal: news again');
+    const warns = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
+    assert.deepEqual(
+      warns.map((w) => w.reason),
+      ['authentication', 'other'],
+    );
+  });
 });
