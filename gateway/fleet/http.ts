@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import { GatewayError } from '../errors.ts';
 import { gatewayRouter } from '../http/exact-router.ts';
+import type { Interceptor } from '../http/pipeline.ts';
 import { type FleetState, processName } from './state.ts';
 
 /** Response header naming the process that answered (`<instance>/<worker>`), on operators' routes. */
@@ -31,12 +32,15 @@ export function setVersion(res: Response, version: number): void {
 /** Paths whose answers name the process: operators' routes only (the name is an internal host:port). */
 const OPERATOR_PATHS = /^\/(?:v1\/admin\/|metrics$|healthz$|readyz$|v1\/stats\/)/;
 
-/** Names the answering process on operators' routes (so that each worker can be told apart). */
-export function workerHeader(ctx: { readonly fleet: Pick<FleetState, 'identity'> }) {
-  const name = processName(ctx.fleet.identity);
-  return (req: Request, res: Response, next: () => void): void => {
-    if (OPERATOR_PATHS.test(req.path)) res.setHeader(WORKER_HEADER, name);
-    next();
+/**
+ * Names the answering process on operators' routes (so that each worker can be told apart): a
+ * pipeline step, run before any check can refuse, so a 401, 403 or 429 names its worker too.
+ */
+export function workerHeader(fleet: Pick<FleetState, 'identity'>): Interceptor {
+  const name = processName(fleet.identity);
+  return (next) => (ex) => {
+    if (OPERATOR_PATHS.test(ex.path)) ex.res.setHeader(WORKER_HEADER, name);
+    next(ex);
   };
 }
 

@@ -73,6 +73,7 @@ export function createApp(ctx: GatewayContext, ext: AppExtensions = {}): Gateway
       publicStreams: config.security.streamTokenSecrets.length === 0,
     },
     fail,
+    early: [workerHeader(ctx.fleet)],
     extra: ext.interceptors ?? [],
   });
   const handlers = new Map<RouteInfo, FrontDoorHandler>([
@@ -96,7 +97,6 @@ function expressApp(ctx: GatewayContext, ext: AppExtensions, views: RequestViews
   // Client address: X-Forwarded-For only from TRUST_PROXY (docs/security.md).
   app.set('trust proxy', views.trust ?? false);
   // Metrics, security headers, CORS, limits: the pipeline ran them before express (createApp).
-  app.use(workerHeader(ctx));
 
   app.get('/healthz', healthz(ctx));
   app.get('/readyz', readyz(ctx));

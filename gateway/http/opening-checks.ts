@@ -28,6 +28,11 @@ export interface OpeningChecksDeps {
   readonly authentication: AuthenticationDeps;
   /** The one error path (send-error.ts `exchangeErrors`). */
   readonly fail: ExchangeErrorWriter;
+  /**
+   * Steps run right after the error boundary, before any check can refuse, so that every answer
+   * carries what they set (the worker header on operators' routes).
+   */
+  readonly early?: readonly Interceptor[];
   /** Checks run after these, for every request. */
   readonly extra?: readonly Interceptor[];
 }
@@ -35,7 +40,7 @@ export interface OpeningChecksDeps {
 /**
  * The gateway's opening checks, in the order every request meets them: the connection guard
  * (a request that must not be served is dropped first), response metrics (so every answer,
- * refusals included, is counted), the error boundary, security headers and CORS, the URL
+ * refusals included, is counted), the error boundary, `early`, security headers and CORS, the URL
  * limit, the per-IP rate limit, load shedding, authentication (admin and stream credentials,
  * from the route table), then `extra`. Returns the pipeline to put in
  * front of the router (front-door.ts).
@@ -45,6 +50,7 @@ export function openingChecks(deps: OpeningChecksDeps): (router: Dispatch) => Di
     connectionGuard(deps.closedConnections),
     responseMetrics(deps.counter),
     errorBoundary(deps.fail),
+    ...(deps.early ?? []),
     ...securitySteps({ security: deps.security, rateLimit: deps.rateLimit }),
     admission(deps.admission),
     authentication(deps.authentication),
