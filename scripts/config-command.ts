@@ -4,7 +4,7 @@
  * loaded and checked too, with nothing started. Exit code 0 when valid, 2 when not.
  */
 
-import { describeCpuBudget, readCpuBudget } from '../gateway/config/cpu-budget.ts';
+import { type CpuBudget, describeCpuBudget, readCpuBudget } from '../gateway/config/cpu-budget.ts';
 import { printableSettings } from '../gateway/config/file.ts';
 import { ConfigError } from '../gateway/config/load.ts';
 import { loadSettings } from '../gateway/switchyard.ts';
@@ -23,10 +23,10 @@ const USAGE = `Usage:
 `;
 
 /** `2 workers (one per whole core: ...)`: the worker count and where it came from. */
-function workersLine(workers: number, set: boolean, kafka: boolean): string {
+function workersLine(workers: number, set: boolean, kafka: boolean, budget: CpuBudget): string {
   const n = `${workers} worker${workers === 1 ? '' : 's'}`;
   if (set) return `${n} (WORKERS)`;
-  return kafka ? `${n} (${describeCpuBudget(readCpuBudget())})` : `${n} (the embedded demo feed runs one)`;
+  return kafka ? `${n} (${describeCpuBudget(budget)})` : `${n} (the embedded demo feed runs one)`;
 }
 
 export async function configCommand(
@@ -45,7 +45,9 @@ export async function configCommand(
   if (sub === 'check' && args[0] !== undefined && !args[0].startsWith('--'))
     args.splice(0, 1, '--config', args[0]);
   try {
-    const loaded = loadSettings(env, args, { discoverFile: true });
+    // Read once: the budget the worker count came from is the one described.
+    const budget = readCpuBudget();
+    const loaded = loadSettings(env, args, { discoverFile: true, cpuBudget: () => budget });
     const contracts = await prepareContracts(loaded.config);
     if (sub === 'print') {
       out(`${JSON.stringify(printableSettings(loaded.settings), null, 2)}\n`);
@@ -57,7 +59,7 @@ export async function configCommand(
       `${loaded.file ?? '(no config file: environment and flags only)'}: valid ` +
         `(${config.streams.length} streams, ${config.legacy.routes.length} legacy routes, ` +
         `${contracts.length} contracts, source ${config.kafka ? 'Kafka' : 'embedded demo feed'}, ` +
-        `${workersLine(config.workers, loaded.settings.WORKERS !== undefined, config.kafka !== null)})\n`,
+        `${workersLine(config.workers, loaded.settings.WORKERS !== undefined, config.kafka !== null, budget)})\n`,
     );
     return 0;
   } catch (e) {

@@ -100,14 +100,10 @@ function coresOf(quota: number, period: number): number | null {
  * to the mount point: the container's own cgroup.
  */
 function cgroupDirs(mount: CgroupMount, path: string): string[] {
-  const rel =
-    mount.root === '/'
-      ? path
-      : path.startsWith(`${mount.root}/`) || path === mount.root
-        ? path.slice(mount.root.length)
-        : '/';
+  const below = posix.relative(mount.root, path);
+  const rel = below === '..' || below.startsWith('../') ? '/' : `/${below}`;
   const dirs: string[] = [];
-  for (let p = posix.normalize(rel || '/'); ; p = posix.dirname(p)) {
+  for (let p = posix.normalize(rel); ; p = posix.dirname(p)) {
     dirs.push(posix.join(mount.mountPoint, p));
     if (p === '/' || p === '.') break;
   }
