@@ -39,7 +39,8 @@ const OPERATOR_PATHS = /^\/(?:v1\/admin\/|metrics$|healthz$|readyz$|v1\/stats\/)
 export function workerHeader(fleet: Pick<FleetState, 'identity'>): Interceptor {
   const name = processName(fleet.identity);
   return (next) => (ex) => {
-    if (OPERATOR_PATHS.test(ex.path)) ex.res.setHeader(WORKER_HEADER, name);
+    // The front door's own routes (stream, snapshot) are public: no regex on the hot path.
+    if (!ex.served && OPERATOR_PATHS.test(ex.path)) ex.res.setHeader(WORKER_HEADER, name);
     next(ex);
   };
 }
