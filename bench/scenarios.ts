@@ -402,11 +402,11 @@ export const SCENARIOS: Scenario[] = [
       const ratios = [...new Set(rows.map((r) => r.round))].flatMap((round) => {
         const one = rows.find((r) => r.round === round && r.workers === 1);
         const two = rows.find((r) => r.round === round && r.workers === 2);
-        return one && two ? [two.sse.p99Ms / one.sse.p99Ms] : [];
+        return one && two ? [ratio(two.sse.p99Ms, one.sse.p99Ms)] : [];
       });
       result.targets.push({
         target: 'WORKERS=2 vs 1: p99 delivery latency at the same load (per round)',
-        measured: ratios.length === 0 ? 'not measured' : ratios.map((x) => `${x.toFixed(2)}x`).join(', '),
+        measured: ratios.length === 0 ? 'not measured' : ratios.map(fx).join(', '),
         met: null,
       });
       result.notes.push(

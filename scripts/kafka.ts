@@ -24,10 +24,6 @@ import { cacheRoot, fillOnce, MAVEN_DEPENDENCY_PLUGIN, runMaven } from './lib/ma
 import { runCommand, tailLines } from './lib/run-command.ts';
 import { type ProgressLog, runWhenInvoked, serviceMain } from './lib/service-cli.ts';
 
-export type { ProgressLog };
-// Part of this module's API since before scripts/lib/ (test helpers import them from here).
-export { cacheRoot, runCommand };
-
 /** Broker version used when neither `version` nor `KAFKA_VERSION` says otherwise. */
 export const DEFAULT_KAFKA_VERSION = '3.9.1';
 

@@ -226,16 +226,7 @@ export class Engine {
             this.d.reporter.record('sse', at + this.d.clock.offset(at) - data.createdAt);
           this.enqueue({ type: 'update', data, id });
         },
-        control: (c) =>
-          this.dispatch({
-            type: 'control',
-            gen,
-            transport: c.transport,
-            reason: c.reason,
-            pollIntervalMs: c.pollIntervalMs,
-            recheckAfterMs: c.recheckAfterMs,
-            rulesVersion: c.rulesVersion,
-          }),
+        control: (c) => this.dispatch({ ...c, type: 'control', gen }),
         shutdown: () => this.dispatch({ type: 'shutdown', gen }),
         serverError: (code, message) => this.dispatch({ type: 'serverError', gen, code, message }),
         failed: (gaveUp, status) =>

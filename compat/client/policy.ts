@@ -36,11 +36,10 @@ export type {
   Effect,
   PolicyEnv,
   PolicyEvent,
-  PollOutcome,
   Step,
 } from './policy/events.ts';
 export { PROBE_DELAYS_MS, PROBE_EVERY_MS } from './policy/probe.ts';
-export { initialState, type Mode, type PolicyState, type TimerName } from './policy/state.ts';
+export { initialState, type PolicyState, type TimerName } from './policy/state.ts';
 
 /** The transition function: pure. */
 export function step(env: PolicyEnv, state: PolicyState, event: PolicyEvent): Step {

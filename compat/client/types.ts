@@ -1,6 +1,6 @@
 /**
  * Types of the client kit: the wire types of the Switchyard protocol (declared once, in
- * gateway/protocol/types.ts, the one server module the kit imports), and the state the kit hands
+ * gateway/protocol/types.ts, which the server uses too), and the state the kit hands
  * to applications. The state has exactly the shape of a `/v1/snapshot` body, so a page that
  * rendered poll bodies renders kit state unchanged.
  */

@@ -9,10 +9,17 @@ export function tailLines(text: string, count: number): string {
   return text.trimEnd().split('\n').slice(-count).join('\n');
 }
 
-/** "`cmd` not found on PATH (what to install)". */
+/** What to install for a tool the scripts run, where the project needs a particular one. */
+const INSTALL_HINTS: Readonly<Record<string, string>> = {
+  mvn: 'Maven 3.8+ is needed',
+  java: 'a JDK 17+ is needed',
+  javac: 'a JDK 17+ is needed',
+};
+
+/** "`cmd` not found on PATH (what to install)", the hint only where one is known. */
 export function notFoundMessage(cmd: string): string {
-  const hint = cmd === 'mvn' ? 'Maven 3.8+ is needed' : 'a JDK 17+ is needed';
-  return `\`${cmd}\` not found on PATH (${hint})`;
+  const hint = INSTALL_HINTS[cmd];
+  return `\`${cmd}\` not found on PATH${hint ? ` (${hint})` : ''}`;
 }
 
 /** Runs a short-lived tool and returns its stdout; on failure the error carries the tail of its output. */

@@ -1,4 +1,4 @@
-import type { TransportAdvice } from '../../../gateway/protocol/types.ts';
+import type { ControlEventData, TransportAdvice } from '../../../gateway/protocol/types.ts';
 import type { PolicySettings } from '../defaults.ts';
 import type { KitStatus } from '../types.ts';
 import type { PolicyState, TimerName } from './state.ts';
@@ -22,15 +22,7 @@ export type PolicyEvent =
   | { type: 'opened'; gen: number }
   /** A snapshot (`snapshot: true`) or an update arrived on the stream. */
   | { type: 'data'; gen: number; snapshot: boolean }
-  | {
-      type: 'control';
-      gen: number;
-      transport: 'poll' | 'sse';
-      reason: string;
-      pollIntervalMs?: number;
-      recheckAfterMs?: number;
-      rulesVersion?: number;
-    }
+  | ({ type: 'control'; gen: number } & ControlEventData)
   | { type: 'shutdown'; gen: number }
   | { type: 'serverError'; gen: number; code: string; message: string }
   /** The stream failed at local time `at`; `gaveUp`: the EventSource will not reconnect itself. */
