@@ -20,6 +20,7 @@ import { promStreamMetrics } from './observability/stream-metrics.ts';
 import { promTelemetryEvents } from './observability/telemetry-events.ts';
 import { OverloadGuard } from './overload/guard.ts';
 import { BodyCache } from './poll/versioned-body.ts';
+import { statusEvent } from './protocol/events.ts';
 import { createRollout } from './rollout/create.ts';
 import { createDeadLetters, type DeadLetterSink } from './security/dead-letters.ts';
 import { createExpiryWatch, streamAuthenticator } from './security/stream-access.ts';
@@ -27,7 +28,7 @@ import { type Service, service, startServices, stopServices } from './service.ts
 import { DemoSource } from './source/demo-source.ts';
 import { KafkaHealth } from './source/kafka-health.ts';
 import { KafkaSource, type KafkaSourceOptions } from './source/kafka-source.ts';
-import { StalenessWatch, staleStreams, statusJson } from './source/staleness-watch.ts';
+import { StalenessWatch, staleStreams, statusData } from './source/staleness-watch.ts';
 import type { RecordSource } from './source/types.ts';
 import { tpKey } from './source/types.ts';
 import { SseHub } from './sse/hub.ts';
@@ -145,7 +146,7 @@ export function createGateway(config: Config, overrides: GatewayOverrides = {}):
   logReplacedData(ctx);
   // The watch only reports transitions; the SSE layer tells the open streams.
   const staleness = new StalenessWatch(ctx, logger);
-  staleness.onChange(() => hub.broadcast('status', statusJson(ctx)));
+  staleness.onChange(() => hub.broadcast(statusEvent(statusData(ctx))));
   const ttls = config.streams.map((s) => (s.mode === 'table' ? s.ttlMs : 0));
   // Start order; stopped in reverse: the dead letters flush after the source stopped feeding them.
   services.push(

@@ -74,10 +74,9 @@ async function main(): Promise<void> {
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   ctx.logger.info({ port, source: ctx.source.kind }, 'listening');
   if (config.legacy.demoNote) ctx.logger.warn(config.legacy.demoNote);
-  for (const w of unusedContractWarnings(config, contracts))
-    if (ctx.fleet.identity.worker <= 1) ctx.logger.warn(w);
-  // One banner per instance: with WORKERS > 1, the first worker prints it.
+  // One banner and one set of warnings per instance: with WORKERS > 1, the first worker's.
   const firstWorker = ctx.fleet.identity.worker <= 1;
+  if (firstWorker) for (const w of unusedContractWarnings(config, contracts)) ctx.logger.warn(w);
   if (firstWorker && (process.stdout.isTTY || process.env.SWITCHYARD_PRINT_URLS === '1')) {
     process.stdout.write(
       [

@@ -1,6 +1,5 @@
 import type { StreamConfig } from '../config/streams.ts';
 import type { Logger } from '../observability/logger.ts';
-import { statusJson as renderStatus } from '../protocol/json.ts';
 import type { StaleStreamStatus, StatusEventData } from '../protocol/types.ts';
 import type { Service } from '../service.ts';
 import type { RecordSource } from './types.ts';
@@ -47,14 +46,10 @@ export function staleStreams(ctx: Omit<FreshnessView, 'freshness'>): StaleStream
 }
 
 /**
- * The `status` event payload: whether the served data may be incomplete, and for how long;
- * `streams` names the streams that are stale on their own (reason, detail, staleMs), `{}` if none.
+ * The `status` event's data (protocol/types.ts), for the wire builders of protocol/: whether the
+ * served data may be incomplete, and for how long; `streams` names the streams that are stale on
+ * their own (reason, detail, staleMs), `{}` if none.
  */
-export function statusJson(ctx: FreshnessView): string {
-  return renderStatus(statusData(ctx));
-}
-
-/** The `status` event's data (protocol/types.ts), for the wire builders of protocol/. */
 export function statusData(ctx: FreshnessView): StatusEventData {
   const f = ctx.freshness();
   const streams: Record<string, StaleStreamStatus> = {};

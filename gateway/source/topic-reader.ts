@@ -13,6 +13,9 @@ export const MAX_WAIT_MS = 250;
 /** A consumer or admin that does not disconnect within this is abandoned (never blocks shutdown). */
 const DISCONNECT_TIMEOUT_MS = 3000;
 
+/** Troubles only a completed re-read of the topic clears (not the next fetch that decodes). */
+const REREAD_TROUBLES: ReadonlySet<string> = new Set(['topic_replaced', 'offsets_out_of_range']);
+
 export interface TopicReaderOptions {
   kafka: Kafka;
   stream: StreamConfig;
@@ -101,11 +104,7 @@ export class TopicReader {
   private readonly log: Logger;
   /** Set when the consumer's next offset was gone: the next run reads the topic again. */
   private lostRecords = false;
-  /**
-   * Appended to the lineage the sink sees once records were lost (`~<log starts>#<n>`): the data
-   * held then differs from what clients were shown, so their ids must resync.
-   */
-  private lossTag = '';
+  /** Times records were lost under this reader (numbers the lineage's loss tag). */
   private losses = 0;
   private stopWatching: (() => void) | null = null;
 
@@ -252,7 +251,6 @@ export class TopicReader {
         this.rereadTargets = new Map();
       }
       this.lineage = lineage;
-      this.lossTag = '';
       this.lostRecords = false;
       this.opts.sink.lineage(this.topic, lineage);
     } else if (this.lostRecords) await this.forgetLostData();
@@ -298,13 +296,7 @@ export class TopicReader {
       // A fetch that decoded is the cause gone, for every trouble a fetch can show; a re-read, a
       // stall and a missing topic clear by what the probe and the re-read see.
       const r = this.troubleState?.reason;
-      if (
-        r !== undefined &&
-        r !== 'topic_replaced' &&
-        r !== 'offsets_out_of_range' &&
-        r !== 'stalled' &&
-        r !== 'topic_missing'
-      )
+      if (r !== undefined && !REREAD_TROUBLES.has(r) && r !== 'stalled' && r !== 'topic_missing')
         this.clearTrouble();
     });
     consumer.on(CRASH, (e) =>
@@ -357,7 +349,7 @@ export class TopicReader {
       return;
     this.rereadTargets = null;
     const r = this.troubleState?.reason;
-    if (r === 'topic_replaced' || r === 'offsets_out_of_range') this.clearTrouble();
+    if (r !== undefined && REREAD_TROUBLES.has(r)) this.clearTrouble();
   }
 
   /**
@@ -390,12 +382,14 @@ export class TopicReader {
       .join('.');
     if (this.stopping) return;
     this.lostRecords = false;
-    this.lossTag = `~${starts}#${++this.losses}`;
+    // Appended to the lineage (`~<log starts>#<n>`): the data held now differs from what clients
+    // were shown, so their ids must resync.
+    const lossTag = `~${starts}#${++this.losses}`;
     this.startOffsets.clear();
     this.consumed.clear();
     this.backfill = null;
     this.rereadTargets = new Map();
-    this.opts.sink.lineage(this.topic, `${this.lineage}${this.lossTag}`);
+    this.opts.sink.lineage(this.topic, `${this.lineage}${lossTag}`);
   }
 
   /**

@@ -2,9 +2,9 @@ import type { Selection } from '../cache/selection.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { StreamState } from '../cache/stream-state.ts';
 import type { AppliedUpdate, PositionAdvance } from '../cache/types.ts';
+import { encodeComment, encodeRetry } from '../protocol/encoder.ts';
 import { gatewayErrorEvent, updateEvent } from '../protocol/events.ts';
 import { jitteredRetryMs } from '../util/backoff.ts';
-import { encodeComment, encodeJsonEvent, encodeRetry } from './encoder.ts';
 import { SharedChunk } from './shared-chunk.ts';
 import type { FramedEvent, Subscriber } from './subscriber.ts';
 
@@ -161,9 +161,9 @@ export class SseHub {
     });
   }
 
-  /** Sends the same control event to every client (e.g. a transport switch). */
-  broadcast(event: string, json: string): void {
-    const chunk = new SharedChunk(encodeJsonEvent(event, undefined, json));
+  /** Sends the same event, framed once (protocol/events.ts), to every client (e.g. a status change). */
+  broadcast(framed: string): void {
+    const chunk = new SharedChunk(framed);
     for (const sub of this.subscribers()) sub.sendIfIdle(chunk);
   }
 
