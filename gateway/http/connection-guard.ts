@@ -22,7 +22,7 @@ export type ClosedConnections = Pick<Counter<'reason'>, 'inc'>;
 
 /**
  * Marks `conn` as carrying a stream until `streamEnded(conn)`: any request that arrives on it
- * meanwhile could only be answered after the stream, i.e. never (the stream route calls this).
+ * meanwhile could only be answered after the stream, i.e. never (the SSE subscriber calls this).
  */
 export function streamStarted(conn: Socket): void {
   streaming.add(conn);

@@ -3,8 +3,6 @@ import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { answerError } from './send-error.ts';
 
-export { clientError, UTF8_ONLY } from './send-error.ts';
-
 /** 404 in the catalogue's JSON shape. */
 export const notFound: RequestHandler = (_req, _res, next) => next(new GatewayError('NOT_FOUND'));
 

@@ -13,7 +13,7 @@ export type FrontDoorHandler = (req: RequestView, grant: StreamGrant) => Reply;
 
 /** What the front door routes to. */
 export interface FrontDoorDeps {
-  /** The handler of each front-door route (routes.ts entries with `methods`). */
+  /** The handler of each front-door route (route-table.ts entries with `methods`). */
   readonly handlers: ReadonlyMap<RouteInfo, FrontDoorHandler>;
   /** Every other request: the express app. */
   readonly fallback: (ex: Exchange) => void;

@@ -6,7 +6,7 @@ import type { SecurityConfig } from '../config/security-config.ts';
 
 /**
  * What the gateway's request logic reads of a request. An express `Request` is one; the
- * node:http front door (front-door.ts) builds one without express, so both paths share the same
+ * pipeline's exchange builds one for the front door (pipeline.ts `Exchange`), so both paths share the same
  * checks (tokens, rate limits, pollers, query rules).
  */
 export interface RequestView {

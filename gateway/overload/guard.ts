@@ -116,8 +116,3 @@ export class OverloadGuard implements Service {
     });
   }
 }
-
-/** The admission guard of a gateway (built and started with it by createGateway). */
-export function overloadGuard(ctx: { readonly overload: OverloadGuard }): OverloadGuard {
-  return ctx.overload;
-}

@@ -17,19 +17,21 @@ const METHODS = new Set<string>(CORS_METHODS);
 
 /**
  * The grant headers for `origin` as a flat `[name, value, ...]` list (empty when the origin is
- * not allowed), for responses written in one `writeHead` (event streams). `Vary: Origin` is the
- * caller's, as it goes on every answer.
+ * not allowed), for every answer the pipeline makes (written in one `writeHead` on the front
+ * door). `Vary: Origin` is the caller's, as it goes on every answer.
  */
 export function corsGrant(
   allowed: ReadonlySet<string>,
   origin: string | undefined,
   preflight: boolean,
-): string[] {
-  if (origin === undefined || !allowed.has(origin.toLowerCase())) return [];
+): readonly string[] {
+  if (origin === undefined || !allowed.has(origin.toLowerCase())) return NO_GRANT;
   const grant = ['Access-Control-Allow-Origin', origin, 'Access-Control-Allow-Credentials', 'true'];
   if (!preflight) grant.push('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
   return grant;
 }
+
+const NO_GRANT: readonly string[] = Object.freeze([]);
 
 /** The allowlist as matched: exact origins, compared case-insensitively. */
 export function corsAllowlist(origins: readonly string[]): ReadonlySet<string> {
@@ -52,11 +54,14 @@ export function securityAndCorsHeaders(origins: readonly string[]): Interceptor 
       ex.headers = BASE_SECURITY_HEADERS;
       next(ex);
     };
+  // Most requests carry no allowed origin (same-origin pages, EventSource without CORS): they
+  // share one frozen list instead of allocating two arrays each (nothing mutates ex.headers).
+  const varyOnly: readonly string[] = Object.freeze([...BASE_SECURITY_HEADERS, 'Vary', 'Origin']);
   return (next) => (ex) => {
     const { req, res } = ex;
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     const grant = corsGrant(allowed, req.headers.origin, preflight);
-    ex.headers = [...BASE_SECURITY_HEADERS, 'Vary', 'Origin', ...grant];
+    ex.headers = grant.length === 0 ? varyOnly : [...varyOnly, ...grant];
     if (!preflight) return next(ex);
     if (grant.length === 0) throw new GatewayError('FORBIDDEN', 'this origin is not allowed (CORS_ORIGINS)');
     const method = String(req.headers['access-control-request-method']).toUpperCase();

@@ -33,7 +33,3 @@ export function urlLimit(maxLength: number): Interceptor {
     next(ex);
   };
 }
-
-export { hardenServer } from './request-limits.ts';
-export { htmlSecurityHeaders } from './security-headers.ts';
-export { streamAuthenticator, watchGrant } from './stream-access.ts';

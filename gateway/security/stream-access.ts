@@ -98,13 +98,6 @@ export function createExpiryWatch(
   });
 }
 
-/** The expiry watch of a gateway. */
-export function expiryWatchFor(ctx: {
-  readonly expiryWatch: ExpiryWatch<ExpiringStream>;
-}): ExpiryWatch<ExpiringStream> {
-  return ctx.expiryWatch;
-}
-
 /**
  * Ends `sub` with an `error` event (code TOKEN_EXPIRED) when its grant expires. No-op for
  * public streams. The watch forgets the stream as soon as it closes for any other reason.
@@ -115,6 +108,6 @@ export function watchGrant(
   grant: StreamGrant,
 ): void {
   if (grant.expiresAt === null) return;
-  const forget = expiryWatchFor(ctx).add(sub, grant.expiresAt);
+  const forget = ctx.expiryWatch.add(sub, grant.expiresAt);
   sub.res.once('close', forget);
 }

@@ -10,6 +10,12 @@ import type { TelemetryEvents } from './telemetry-events.ts';
 /** Defaults sized for honest kits (a few samples per second per tab) with room for offices behind NAT. */
 const DEFAULT_BUDGET = { perKeyRate: 50, perKeyBurst: 1000, globalRate: 5000, globalBurst: 20_000 };
 
+/** What the telemetry route reads: where it reports and the clock of its sample budget. */
+export interface TelemetryHost {
+  readonly telemetryEvents: TelemetryEvents;
+  readonly now: () => number;
+}
+
 /**
  * `POST /v1/telemetry`: latency reports from client kits, aggregated into
  * `switchyard_client_latency_seconds{transport}` and never stored. Bounded at every step: body
@@ -17,12 +23,6 @@ const DEFAULT_BUDGET = { perKeyRate: 50, perKeyBurst: 1000, globalRate: 5000, gl
  * samples per second per address and per instance (dropped and counted; 429 when none fit).
  * `text/plain` bodies are accepted too, for `navigator.sendBeacon` on page exit.
  */
-/** What the telemetry route reads: where it reports and the clock of its sample budget. */
-export interface TelemetryHost {
-  readonly telemetryEvents: TelemetryEvents;
-  readonly now: () => number;
-}
-
 export function telemetryRouter(ctx: TelemetryHost, budget?: SampleBudget): Router {
   const router = gatewayRouter();
   const events = ctx.telemetryEvents;

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { shutdown } from '../../gateway/lifecycle.ts';
-import { overloadGuard } from '../../gateway/overload/guard.ts';
 import { httpGet, openSse, type SseConnection } from '../helpers/sse-client.ts';
 import { startFixture, until } from './core-fixture.ts';
 
@@ -70,9 +69,9 @@ describe('stream requests that must wait', () => {
     );
     assert.equal((await httpGet(`${f.url}/v1/stream`)).status, 503);
     first.close();
-    await until(() => overloadGuard(f.ctx).caps.total === 0, 'slot released');
+    await until(() => f.ctx.overload.caps.total === 0, 'slot released');
 
-    const lag = overloadGuard(f.ctx).lag;
+    const lag = f.ctx.overload.lag;
     Object.defineProperty(lag, 'overloaded', { configurable: true, get: () => true });
     t.after(() => Reflect.deleteProperty(lag, 'overloaded'));
     assert.equal((await waitAnswer(await openSse(`${f.url}/v1/stream`, { t }))).code, 'OVERLOADED');

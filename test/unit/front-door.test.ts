@@ -14,7 +14,6 @@ import type { SecurityConfig } from '../../gateway/config/security-config.ts';
 import { GatewayError } from '../../gateway/errors.ts';
 import type { Interceptor } from '../../gateway/http/pipeline.ts';
 import { compileTrust, RequestViews } from '../../gateway/http/request-view.ts';
-import { overloadGuard } from '../../gateway/overload/guard.ts';
 import type { Subscriber } from '../../gateway/sse/subscriber.ts';
 import { openSse } from '../helpers/sse-client.ts';
 import { send, startSecureGateway } from './security-fixture.ts';
@@ -125,7 +124,7 @@ describe('front door', () => {
 
   test('a stream hands its cap back when it ends, however it ends', async (t) => {
     const g = await startSecureGateway(t, { env: { ...OPEN, MAX_STREAMS: '1' } });
-    const caps = overloadGuard(g.ctx).caps;
+    const caps = g.ctx.overload.caps;
     for (let round = 0; round < 3; round++) {
       const conn = await openSse(`${g.url}/v1/stream`, { t });
       assert.equal(conn.status, 200, `round ${round}`);
@@ -166,7 +165,7 @@ describe('front door', () => {
     const conn = await openSse(`${g.url}/v1/stream`, { t });
     assert.equal(conn.status, 200);
     await conn.closed;
-    assert.equal(overloadGuard(g.ctx).caps.total, 0);
+    assert.equal(g.ctx.overload.caps.total, 0);
     assert.ok(g.logs.some((l) => l.includes('late boom')));
   });
 
@@ -361,6 +360,6 @@ describe('one request pipeline (gateway/http/pipeline.ts)', () => {
     assert.match(metrics, /switchyard_connections_closed_total\{reason="pipelined_behind_stream"\} 1\n/);
     // The stream went with its connection.
     while (g.ctx.hub.size > 0) await once(g.ctx.hub.subscribers().next().value!.res, 'close');
-    assert.equal(overloadGuard(g.ctx).caps.total, 0);
+    assert.equal(g.ctx.overload.caps.total, 0);
   });
 });

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import { shutdown } from '../../gateway/lifecycle.ts';
-import { overloadGuard } from '../../gateway/overload/guard.ts';
 import { httpGet, openSse } from '../helpers/sse-client.ts';
 import { startFixture, total, until } from './core-fixture.ts';
 
@@ -44,7 +43,7 @@ describe('admission control', () => {
     assert.ok(retryAfter >= 2 && retryAfter <= 4, `Retry-After ${retryAfter} in [2, 4]`);
     // A closed stream frees its slot.
     a.close();
-    await until(() => overloadGuard(f.ctx).caps.total === 1, 'slot released');
+    await until(() => f.ctx.overload.caps.total === 1, 'slot released');
     const c = await openSse(`${f.url}/v1/stream`, { t });
     assert.equal(c.status, 200);
   });
@@ -65,20 +64,20 @@ describe('admission control', () => {
     t.after(other.close);
     assert.equal(other.status, 200, 'another address is not affected');
     first.close();
-    await until(() => overloadGuard(f.ctx).caps.addresses === 1, 'address forgotten');
+    await until(() => f.ctx.overload.caps.addresses === 1, 'address forgotten');
   });
 
   test('invalid requests never count against the caps', async (t) => {
     const f = await startFixture(t, { env: { MAX_STREAMS: '1' } });
     for (let i = 0; i < 3; i++) assert.equal((await httpGet(`${f.url}/v1/stream?streams=nope`)).status, 400);
-    assert.equal(overloadGuard(f.ctx).caps.total, 0);
+    assert.equal(f.ctx.overload.caps.total, 0);
   });
 
   test('a lagging event loop sheds new streams and polls, not health checks or open streams', async (t) => {
     const f = await startFixture(t);
     const open = await openSse(`${f.url}/v1/stream`, { t });
     await open.nextEvent();
-    const lag = overloadGuard(f.ctx).lag;
+    const lag = f.ctx.overload.lag;
     Object.defineProperty(lag, 'overloaded', { configurable: true, get: () => true });
     const stream = await httpGet(`${f.url}/v1/stream`);
     assert.equal(stream.status, 503);

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { expiryWatchFor } from '../../gateway/security/stream-access.ts';
 import { mintStreamToken, type StreamTokenClaims } from '../../gateway/security/stream-token.ts';
 import { loadConfig } from '../../gateway/switchyard.ts';
 import { openSse } from '../helpers/sse-client.ts';
@@ -129,7 +128,7 @@ describe('stream tokens on /v1/stream and /v1/snapshot', () => {
     const long = await openSse(`${g.url}/v1/stream?access_token=${token({ exp: sec(T0) + 3600 })}`, { t });
     await short.nextEvent();
     await long.nextEvent();
-    const watch = expiryWatchFor(g.ctx);
+    const watch = g.ctx.expiryWatch;
     assert.equal(watch.size, 2);
     now = T0 + 29_999;
     assert.equal(watch.sweep(), 0, 'not before its expiry');
@@ -151,7 +150,7 @@ describe('stream tokens on /v1/stream and /v1/snapshot', () => {
 
   test('streams closed for other reasons are forgotten by the expiry watch (nothing retained)', async (t) => {
     const g = await startSecureGateway(t, { env, now: () => T0 });
-    const watch = expiryWatchFor(g.ctx);
+    const watch = g.ctx.expiryWatch;
     for (let i = 0; i < 20; i++) {
       const c = await openSse(`${g.url}/v1/stream?access_token=${token({ exp: sec(T0) + 600 })}`, { t });
       await c.nextEvent();
