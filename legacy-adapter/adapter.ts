@@ -30,13 +30,13 @@ import type { ShadowQuery, ShadowReport, ShadowRouteView } from './shadow/report
 /** The gateway parts the adapter reads per request: the gateway's read-only view. */
 export type LegacyHost = GatewayView;
 
-/** What the adapter is built from, before the gateway context exists. */
+/** What the adapter is built from: the gateway's view, handed to the extension when it is built. */
 export interface LegacyDeps {
   config: Pick<LegacyGatewayConfig, 'legacy' | 'streams'>;
   metrics: GatewayMetrics;
   logger: Logger;
-  /** The context, read lazily (on the first request, never in the constructor). */
-  host: () => LegacyHost;
+  /** The gateway's read-only view (gateway/extension.ts). */
+  host: LegacyHost;
   /**
    * Contracts by name, or as loaded from LEGACY_CONTRACTS (with their files, for the admin
    * API); default: none (proxy routes need none).
@@ -136,7 +136,7 @@ export class LegacyAdapter {
   private readonly log: Logger;
   private readonly listeners = new Set<(c: Comparison) => void>();
   private readonly config: LegacyDeps['config']['legacy'];
-  private readonly host: () => LegacyHost;
+  private readonly host: LegacyHost;
   /** Comparisons allowed per second, all routes together: shadow's CPU budget. */
   private readonly budget: TokenBucket;
   private routesVersion = 0;
@@ -145,9 +145,9 @@ export class LegacyAdapter {
     this.config = deps.config.legacy;
     this.streams = deps.config.streams;
     this.host = deps.host;
-    // At most one second's worth of comparisons at once; the host is built after the adapter.
+    // At most one second's worth of comparisons at once.
     const perSecond = this.config.shadowMaxPerSecond;
-    this.budget = new TokenBucket({ perSecond, burst: perSecond, now: () => this.host().now() });
+    this.budget = new TokenBucket({ perSecond, burst: perSecond, now: () => this.host.now() });
     const given = deps.contracts ?? {};
     if (Array.isArray(given)) {
       const loaded = given as readonly LoadedContract[];
@@ -172,8 +172,8 @@ export class LegacyAdapter {
     const makeRenderer = (route: string, c: LegacyContract) =>
       new ContractRenderer(
         c,
-        this.host().selections.resolve(Object.keys(c.streams).join(',')),
-        this.host().bodies,
+        this.host.selections.resolve(Object.keys(c.streams).join(',')),
+        this.host.bodies,
         `legacy:${route}:${c.name}@${c.version}`,
         (err) =>
           this.log.warn({ route, err: err.message }, 'contract render failed; serving from the backend'),
@@ -215,7 +215,7 @@ export class LegacyAdapter {
   }
 
   private shadow(req: Request, res: Response, next: NextFunction, route: LegacyRoute) {
-    const host = this.host();
+    const host = this.host;
     const rate = route.sampleRate ?? this.config.shadowSampleRate;
     if (req.method !== 'GET' || rate <= 0 || host.random() >= rate)
       return this.forward(req, res, next, route, null);
@@ -260,7 +260,7 @@ export class LegacyAdapter {
     // Its path is configured and its mode changes at runtime, so the pipeline cannot know it:
     // the gateway's one stream authenticator is run here, as the pipeline runs it for /v1/stream.
     try {
-      this.host().authenticateStream(req).assertAllows(route.renderer.selection.names);
+      this.host.authenticateStream(req).assertAllows(route.renderer.selection.names);
     } catch (err) {
       return next(err);
     }
@@ -285,12 +285,12 @@ export class LegacyAdapter {
     res.setHeader('X-Switchyard-Source', 'cache');
     const sent = sendVersioned(req, res, body);
     this.metrics.responses.inc({ route: route.name, mode: 'serve', source: 'cache' });
-    this.host().polls.answered(req, route.renderer.selection, sent.status);
+    this.host.polls.answered(req, route.renderer.selection, sent.status);
   }
 
   /** Why `serve` cannot answer from the cache right now, or null when it can. */
   private unservable(): FallbackReason | null {
-    const host = this.host();
+    const host = this.host;
     if (!host.cache.isReady()) return 'not-ready';
     const since = host.freshness().sinceFetchMs;
     if (since === null || since > this.config.staleLimitMs) return 'stale';
@@ -459,7 +459,7 @@ export class LegacyAdapter {
       r.mode = want.mode as RouteMode;
       r.contract = contract;
       r.sampleRate = want.sampleRate;
-      r.changedAt = state.updatedAt ?? this.host().now();
+      r.changedAt = state.updatedAt ?? this.host.now();
       this.metrics.setMode(r.name, r.mode);
       this.log.info({ route: r.name, from, to: want, version: state.version }, 'legacy route changed');
     }

@@ -22,7 +22,7 @@ export function legacyExtension(
       config,
       metrics: host.metrics,
       logger: host.logger,
-      host: () => host,
+      host,
       contracts: opts.contracts,
       backendUrl: opts.backendUrl,
     });
