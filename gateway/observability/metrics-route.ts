@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { TokenBucket } from '../util/token-bucket.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 /** Renders a burst may take back to back (tests and a few Prometheus servers never wait). */
@@ -17,26 +18,22 @@ export const RENDER_INTERVAL_MS = 250;
 export class MetricsScrape {
   private last: Buffer | null = null;
   private inFlight: Promise<Buffer> | null = null;
-  private tokens = RENDER_BURST;
-  private refilledAt: number;
+  private readonly renders: TokenBucket;
 
   constructor(
     metrics: GatewayMetrics,
-    private readonly now: () => number = performance.now.bind(performance),
+    now: () => number = performance.now.bind(performance),
     /** What is rendered: this process's registry, or (WORKERS > 1) every worker's, summed. */
     private readonly renderText: () => Promise<string> = () => metrics.render(),
   ) {
-    this.refilledAt = now();
+    this.renders = new TokenBucket({ perSecond: 1000 / RENDER_INTERVAL_MS, burst: RENDER_BURST, now });
   }
 
   /** The exposition to answer a scrape with. */
   render(): Promise<Buffer> {
     if (this.inFlight) return this.inFlight;
-    const t = this.now();
-    this.tokens = Math.min(RENDER_BURST, this.tokens + (t - this.refilledAt) / RENDER_INTERVAL_MS);
-    this.refilledAt = t;
-    if (this.last !== null && this.tokens < 1) return Promise.resolve(this.last);
-    this.tokens -= 1;
+    // Out of tokens: the last render, if there is one (a first render always runs).
+    if (!this.renders.tryTake() && this.last !== null) return Promise.resolve(this.last);
     const p = this.renderText().then((text) => {
       this.last = Buffer.from(text, 'utf8');
       return this.last;
