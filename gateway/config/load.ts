@@ -210,6 +210,7 @@ export function loadSettings<P extends readonly ConfigPart[] = readonly []>(
         merged[name] = form.parse(raw);
       } catch (err) {
         problems.push(`${name}: ${(err as Error).message}; ${form.hint}`);
+        delete merged[name]; // reported once, not again by the schema as "expected array"
       }
     }
   for (const key of Object.keys(merged)) if (merged[key] === '') delete merged[key];

@@ -123,6 +123,15 @@ describe('legacy config', () => {
     const p = (routes: string) => problemsOf({ STREAMS, LEGACY_URL: URL, LEGACY_ROUTES: routes }).join('\n');
     assert.match(p('live-map:/v1/snapshot:proxy'), /must not be under \/v1\//);
     assert.match(p('live-map:/api/x:y:proxy:live-map'), /not name:path:mode/);
+    // Said once, by the short-form reader, not again by the schema ("expected array").
+    assert.deepEqual(
+      problemsOf({ STREAMS, LEGACY_URL: URL, LEGACY_ROUTES: 'a:b:c:d:e' }).filter((x) =>
+        x.startsWith('LEGACY_ROUTES'),
+      ),
+      [
+        'LEGACY_ROUTES: "a:b:c:d:e" is not name:path:mode[:contract]; use name:path:mode[:contract],... or a JSON array',
+      ],
+    );
     assert.match(p('live-map:/a/{x}:proxy'), /literal path/);
     assert.match(p('Live Map:/a.json:proxy'), /route name must match/);
     assert.match(p('live-map:/a.json:proxy,live-map:/b.json:proxy'), /"live-map" is used twice/);
